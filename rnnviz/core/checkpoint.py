@@ -1,0 +1,93 @@
+"""Checkpoints: one ``.npz`` of arrays plus JSON metadata. Never pickle.
+
+Layout: every array under its own key; the metadata (format name, version, step,
+vocabulary, config, anything JSON-serialisable) as UTF-8 JSON in a ``uint8`` array under
+``__meta__``. Loading uses ``allow_pickle=False``, so a file cannot execute code. Writing
+goes to a temporary file in the same folder and is renamed into place, so a crash mid-write
+never leaves a half-written checkpoint under the real name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+FORMAT_NAME = "rnnviz-checkpoint"
+FORMAT_VERSION = 1
+_META_KEY = "__meta__"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint could not be read or written; the message says why in one sentence."""
+
+
+def save_checkpoint(path: str | os.PathLike, arrays: dict[str, np.ndarray],
+                    meta: dict[str, Any]) -> Path:
+    """Atomically write ``arrays`` and ``meta`` to ``path`` (``.npz`` is added if missing)."""
+    path = Path(path)
+    if path.suffix != ".npz":
+        path = path.with_name(path.name + ".npz")
+    if _META_KEY in arrays:
+        raise CheckpointError(f"array name {_META_KEY!r} is reserved")
+    full_meta = {"format": FORMAT_NAME, "version": FORMAT_VERSION, **meta}
+    try:
+        meta_bytes = json.dumps(full_meta, allow_nan=True).encode("utf-8")
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"checkpoint metadata is not JSON-serialisable: {exc}") from exc
+    for name, arr in arrays.items():
+        if np.asarray(arr).dtype == object:
+            raise CheckpointError(f"array {name!r} has dtype object, which would need pickle")
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise CheckpointError(f"cannot write a checkpoint in {folder}: {exc.strerror}") from exc
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **{_META_KEY: np.frombuffer(meta_bytes, dtype=np.uint8)},
+                     **{k: np.asarray(v) for k, v in arrays.items()})
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp_name, path)
+    except OSError as exc:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise CheckpointError(f"cannot write checkpoint {path}: {exc.strerror}") from exc
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Read a checkpoint written by :func:`save_checkpoint`; raise CheckpointError otherwise."""
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"checkpoint {path} does not exist")
+    if path.is_dir():
+        raise CheckpointError(f"checkpoint {path} is a folder, not a file")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if not isinstance(data, np.lib.npyio.NpzFile) or _META_KEY not in data.files:
+                raise CheckpointError(f"{path} is not an rnnviz checkpoint")
+            meta = json.loads(bytes(data[_META_KEY]).decode("utf-8"))
+            arrays = {k: data[k] for k in data.files if k != _META_KEY}
+    except CheckpointError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError,
+            UnicodeDecodeError) as exc:
+        raise CheckpointError(f"{path} is not a readable rnnviz checkpoint "
+                              f"(corrupt or truncated): {exc}") from exc
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
+        raise CheckpointError(f"{path} is not an rnnviz checkpoint")
+    version = meta.get("version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise CheckpointError(f"{path} has checkpoint format version {version!r}; this rnnviz "
+                              f"reads up to version {FORMAT_VERSION}")
+    return arrays, meta

@@ -1,0 +1,318 @@
+"""A vanilla (Elman) RNN with batched forward pass and exact backpropagation through time.
+
+Equations (per batch row; ``f`` is the activation):
+
+    a_t = W_xh x_t + W_hh h_{t-1} + b_h          (1)
+    h_t = f(a_t)                                  (2)
+    o_t = W_hy h_t + b_y                          (3)
+
+Backward, with g_t = dL/dh_t the *total* gradient reaching h_t:
+
+    g_t = dL_t/dh_t + W_hhᵀ (g_{t+1} ⊙ f'(a_{t+1}))   (4)   ← W_hh *transposed*
+    dL/dW_hh = Σ_t (g_t ⊙ f'(a_t)) h_{t-1}ᵀ           (5)
+    dL/dW_xh = Σ_t (g_t ⊙ f'(a_t)) x_tᵀ               (6)
+    dL/db_h  = Σ_t  g_t ⊙ f'(a_t)                     (7)
+
+Only the recurrence (1, 2, 4) runs in a Python loop over time; the input projection,
+the output layer, the loss and the weight gradients (3, 5, 6, 7) are single large matrix
+products over the whole chunk. That is where the speed over the classic tutorials comes from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from rnnviz.core.heads import HEADS, head_loss, is_sequence_head, softmax
+from rnnviz.core.init import INITS, init_params
+
+ACTIVATIONS = ("tanh", "sigmoid", "relu")
+DTYPES = ("float64", "float32")
+PARAM_NAMES = ("W_xh", "W_hh", "W_hy", "b_h", "b_y")
+
+
+def _sigmoid(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    # 1 / (1 + e^-a) written as 0.5 (1 + tanh(a/2)): identical, and never overflows.
+    out = np.multiply(a, 0.5, out=out)
+    np.tanh(out, out=out)
+    out += 1.0
+    out *= 0.5
+    return out
+
+
+def _relu(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    return np.maximum(a, 0.0, out=out)
+
+
+_ACTIVATION_FUNCS = {"tanh": np.tanh, "sigmoid": _sigmoid, "relu": _relu}
+
+
+def activation_derivative(hidden: np.ndarray, activation: str) -> np.ndarray:
+    """f'(a) written in terms of h = f(a), so pre-activations need not be stored."""
+    if activation == "tanh":
+        return 1.0 - hidden * hidden
+    if activation == "sigmoid":
+        return hidden * (1.0 - hidden)
+    return (hidden > 0).astype(hidden.dtype)
+
+
+@dataclass(frozen=True)
+class LossResult:
+    """Everything one forward + backward pass computes."""
+
+    loss: float
+    grads: dict[str, np.ndarray]
+    h_last: np.ndarray  # (B, H) hidden state after the last step, for stateful training
+    hidden: np.ndarray  # (T, B, H)
+    dh_norms: np.ndarray  # (T,) Frobenius norm over the batch of g_t = dL/dh_t
+    outputs: np.ndarray  # (T, B, O) for seq_* heads, (B, O) for last_* heads
+
+
+class RNN:
+    """A single-layer RNN with a linear output layer.
+
+    ``x`` is either an int array (T, B) of token ids, looked up by index as columns of
+    W_xh (never multiplied as one-hot vectors), or a float array (T, B, I).
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        output_size: int,
+        activation: str = "tanh",
+        init: str = "xavier",
+        spectral_radius: float | None = None,
+        seed: int | None = 0,
+        dtype: str = "float64",
+        rng: np.random.Generator | None = None,
+    ) -> None:
+        for name, value in (("input_size", input_size), ("hidden_size", hidden_size),
+                            ("output_size", output_size)):
+            if int(value) != value or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}")
+        if init not in INITS:
+            raise ValueError(f"unknown init {init!r}; choose one of {', '.join(INITS)}")
+        if dtype not in DTYPES:
+            raise ValueError(f"unknown dtype {dtype!r}; choose one of {', '.join(DTYPES)}")
+        if spectral_radius is not None and not (np.isfinite(spectral_radius) and spectral_radius > 0):
+            raise ValueError(f"spectral_radius must be a positive number, got {spectral_radius!r}")
+        self.input_size = int(input_size)
+        self.hidden_size = int(hidden_size)
+        self.output_size = int(output_size)
+        self.activation = activation
+        self.init = init
+        self.spectral_radius = spectral_radius
+        self.dtype = np.dtype(dtype)
+        rng = rng if rng is not None else np.random.default_rng(seed)
+        fresh = init_params(self.input_size, self.hidden_size, self.output_size, init, rng,
+                            spectral_radius)
+        self.params: dict[str, np.ndarray] = {k: v.astype(self.dtype) for k, v in fresh.items()}
+        self._f = _ACTIVATION_FUNCS[activation]
+
+    # ------------------------------------------------------------------ forward
+    def _input_projection(self, x: np.ndarray) -> np.ndarray:
+        """W_xh x_t + b_h for every t at once: (T, B, H)."""
+        p = self.params
+        if np.issubdtype(x.dtype, np.integer):
+            if x.ndim != 2:
+                raise ValueError(f"token input must have shape (T, B), got {x.shape}")
+            if x.size and (x.min() < 0 or x.max() >= self.input_size):
+                raise ValueError(f"token ids must lie in [0, {self.input_size}), got "
+                                 f"[{x.min()}, {x.max()}]")
+            # Column lookup instead of a one-hot product: W_xh e_k = W_xh[:, k].
+            proj = np.ascontiguousarray(p["W_xh"].T)[x]
+        else:
+            if x.ndim != 3 or x.shape[2] != self.input_size:
+                raise ValueError(f"real-valued input must have shape (T, B, {self.input_size}), "
+                                 f"got {x.shape}")
+            proj = x.astype(self.dtype, copy=False) @ p["W_xh"].T
+        proj += p["b_h"]
+        return proj
+
+    def forward(self, x: np.ndarray, h0: np.ndarray | None = None) -> np.ndarray:
+        """Hidden states (T, B, H) for input ``x`` from initial state ``h0`` (zeros if None)."""
+        x = np.asarray(x)
+        hidden = self._input_projection(x)
+        steps, batch = hidden.shape[:2]
+        h = self._initial_state(batch, h0)
+        w_hh_t = self.params["W_hh"].T
+        f = self._f
+        for t in range(steps):
+            # Eq. (1)-(2), in place: hidden[t] already holds W_xh x_t + b_h.
+            a_t = hidden[t]
+            a_t += h @ w_hh_t
+            h = f(a_t, out=a_t)
+        return hidden
+
+    def _initial_state(self, batch: int, h0: np.ndarray | None) -> np.ndarray:
+        if h0 is None:
+            return np.zeros((batch, self.hidden_size), dtype=self.dtype)
+        h0 = np.asarray(h0, dtype=self.dtype)
+        if h0.shape != (batch, self.hidden_size):
+            raise ValueError(f"h0 must have shape ({batch}, {self.hidden_size}), got {h0.shape}")
+        return h0
+
+    def output(self, hidden: np.ndarray) -> np.ndarray:
+        """Eq. (3) for hidden states of any leading shape."""
+        return hidden @ self.params["W_hy"].T + self.params["b_y"]
+
+    def predict(self, x: np.ndarray, head: str = "seq_softmax",
+                h0: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Outputs (logits or values) and hidden states, no gradients."""
+        hidden = self.forward(x, h0)
+        outs = self.output(hidden if is_sequence_head(head) else hidden[-1])
+        return outs, hidden
+
+    def step(self, x_t: np.ndarray, h: np.ndarray) -> np.ndarray:
+        """One recurrence step from (B,) token ids or (B, I) values: returns h_t (B, H)."""
+        x_t = np.asarray(x_t)
+        return self.forward(x_t[None], h)[0]
+
+    # ----------------------------------------------------------------- backward
+    def loss_and_grads(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        head: str = "seq_softmax",
+        h0: np.ndarray | None = None,
+        truncate: int | None = None,
+    ) -> LossResult:
+        """Forward pass, loss, and exact gradients of that loss by BPTT.
+
+        ``truncate=k`` lets the gradient of each step's loss L_t flow back through at most
+        k recurrent steps (to h_{t-k}), as the tutorials' ``bptt_truncate`` does; ``None``
+        is full BPTT. ``res.loss`` is a mean over all targets (T·B for seq_* heads, B for
+        last_* heads, times O for MSE heads).
+        """
+        if head not in HEADS:
+            raise ValueError(f"unknown head {head!r}; choose one of {', '.join(HEADS)}")
+        if truncate is not None and (int(truncate) != truncate or truncate < 0):
+            raise ValueError(f"truncate must be None or a non-negative integer, got {truncate!r}")
+        x = np.asarray(x)
+        p = self.params
+        steps = x.shape[0]
+        if steps == 0:
+            raise ValueError("input sequence is empty (T = 0)")
+        hidden = self.forward(x, h0)
+        batch, size = hidden.shape[1], self.hidden_size
+        h_start = self._initial_state(batch, h0)
+
+        # Output layer and loss over the whole chunk at once.
+        seq = is_sequence_head(head)
+        last_hidden = hidden if seq else hidden[-1]
+        outputs = self.output(last_hidden)
+        loss, d_out = head_loss(head, outputs, y)
+        d_out = d_out.astype(self.dtype, copy=False)
+        out_dim = self.output_size
+        if seq:
+            grad_w_hy = d_out.reshape(-1, out_dim).T @ hidden.reshape(-1, size)
+            grad_b_y = d_out.reshape(-1, out_dim).sum(axis=0)
+            d_h_local = d_out @ p["W_hy"]  # dL_t/dh_t for every t: (T, B, H)
+        else:
+            grad_w_hy = d_out.T @ last_hidden
+            grad_b_y = d_out.sum(axis=0)
+            d_h_local = np.zeros_like(hidden)
+            d_h_local[-1] = d_out @ p["W_hy"]
+
+        f_prime = activation_derivative(hidden, self.activation)
+        d_pre, dh_norms = self._backward_through_time(d_h_local, f_prime, truncate)
+
+        # Eq. (5)-(7): weight gradients as single matrix products over all (t, b).
+        h_prev = np.concatenate([h_start[None], hidden[:-1]], axis=0)
+        d_pre_flat = d_pre.reshape(-1, size)
+        grad_w_hh = d_pre_flat.T @ h_prev.reshape(-1, size)
+        grad_b_h = d_pre_flat.sum(axis=0)
+        if np.issubdtype(x.dtype, np.integer):
+            grad_w_xh_t = np.zeros((self.input_size, size), dtype=self.dtype)
+            np.add.at(grad_w_xh_t, x.reshape(-1), d_pre_flat)  # scatter-add per token id
+            grad_w_xh = np.ascontiguousarray(grad_w_xh_t.T)
+        else:
+            grad_w_xh = d_pre_flat.T @ x.astype(self.dtype, copy=False).reshape(-1, self.input_size)
+
+        grads = {"W_xh": grad_w_xh, "W_hh": grad_w_hh, "W_hy": grad_w_hy,
+                 "b_h": grad_b_h, "b_y": grad_b_y}
+        return LossResult(loss=loss, grads=grads, h_last=hidden[-1].copy(), hidden=hidden,
+                          dh_norms=dh_norms, outputs=outputs)
+
+    def _backward_through_time(
+        self, d_h_local: np.ndarray, f_prime: np.ndarray, truncate: int | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Eq. (4): returns dL/da_t for every t (T, B, H) and ‖dL/dh_t‖ (T,)."""
+        steps = d_h_local.shape[0]
+        w_hh = self.params["W_hh"]
+        d_pre = np.empty_like(d_h_local)
+        dh_norms = np.empty(steps, dtype=np.float64)
+        if truncate is None or truncate >= steps - 1:
+            carry = np.zeros_like(d_h_local[0])
+            for t in range(steps - 1, -1, -1):
+                g_t = d_h_local[t] + carry
+                dh_norms[t] = np.sqrt(np.vdot(g_t, g_t))
+                np.multiply(g_t, f_prime[t], out=d_pre[t])
+                carry = d_pre[t] @ w_hh  # W_hhᵀ applied to column vectors = row-vector @ W_hh
+            return d_pre, dh_norms
+        # Truncated: keep the gradient from each source step L_{t+a} separately by its
+        # age a = 0..k, so that contributions older than k recurrent steps can be dropped.
+        k = int(truncate)
+        by_age = np.zeros((k + 1, *d_h_local.shape[1:]), dtype=d_h_local.dtype)
+        for t in range(steps - 1, -1, -1):
+            by_age[0] = d_h_local[t]
+            g_t = by_age.sum(axis=0)
+            dh_norms[t] = np.sqrt(np.vdot(g_t, g_t))
+            np.multiply(g_t, f_prime[t], out=d_pre[t])
+            if k > 0:
+                # Each age class moves one step back; the oldest (age k) falls off.
+                by_age[1:] = (by_age[:-1] * f_prime[t]) @ w_hh
+        return d_pre, dh_norms
+
+    # ----------------------------------------------------------------- sampling
+    def sample(
+        self,
+        prime_ids: Sequence[int],
+        length: int,
+        temperature: float = 1.0,
+        rng: np.random.Generator | None = None,
+        h0: np.ndarray | None = None,
+    ) -> Iterator[int]:
+        """Yield ``length`` token ids, one at a time, after priming with every id given.
+
+        The whole prime sequence is fed through the recurrence; the distribution after its
+        last token gives the first sampled id. ``temperature=0`` is greedy (argmax).
+        """
+        if len(prime_ids) == 0:
+            raise ValueError("sampling needs at least one prime token")
+        if temperature < 0 or not np.isfinite(temperature):
+            raise ValueError(f"temperature must be >= 0, got {temperature!r}")
+        if length < 0:
+            raise ValueError(f"length must be >= 0, got {length!r}")
+        rng = rng if rng is not None else np.random.default_rng()
+        ids = np.asarray(prime_ids, dtype=np.int64).reshape(-1, 1)
+        hidden = self.forward(ids, None if h0 is None else np.asarray(h0).reshape(1, -1))
+        h = hidden[-1]
+        for _ in range(length):
+            logits = self.output(h)[0].astype(np.float64)
+            if temperature == 0:
+                token = int(np.argmax(logits))
+            else:
+                probs = softmax(logits, temperature)
+                token = int(rng.choice(self.output_size, p=probs))
+            yield token
+            h = self.step(np.array([token]), h)
+
+    # ------------------------------------------------------------------- utilities
+    def num_params(self) -> int:
+        return sum(v.size for v in self.params.values())
+
+    def set_params(self, params: dict[str, np.ndarray]) -> None:
+        """Replace the parameters, checking names and shapes (e.g. from a checkpoint)."""
+        for name in PARAM_NAMES:
+            if name not in params:
+                raise ValueError(f"missing parameter {name}")
+            if params[name].shape != self.params[name].shape:
+                raise ValueError(f"parameter {name} has shape {params[name].shape}, "
+                                 f"expected {self.params[name].shape}")
+        self.params = {name: np.array(params[name], dtype=self.dtype) for name in PARAM_NAMES}
