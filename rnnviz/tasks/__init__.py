@@ -1,0 +1,22 @@
+"""Tasks: where batches come from and how a model is judged on held-out data."""
+
+from __future__ import annotations
+
+from rnnviz.tasks.base import Batch, Task, TaskError
+from rnnviz.tasks.charlm import CharLMTask, load_corpus
+from rnnviz.tasks.sentiment import SentimentTask
+from rnnviz.tasks.sine import SineTask
+
+__all__ = ["Batch", "CharLMTask", "SentimentTask", "SineTask", "Task", "TaskError", "load_corpus",
+           "make_task"]
+
+
+def make_task(config) -> Task:
+    """Build the task a TrainConfig names."""
+    if config.task == "charlm":
+        return CharLMTask(config.corpus, config.seq_len, config.batch)
+    if config.task == "sentiment":
+        return SentimentTask(config.batch)
+    if config.task == "sine":
+        return SineTask(config.seq_len, config.batch, config.sine_freq, config.sine_noise, config.seed)
+    raise TaskError(f"unknown task {config.task!r}")

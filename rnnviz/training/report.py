@@ -1,0 +1,86 @@
+"""Immutable reports the trainer hands to whoever watches: the GUI, the CLI, tests.
+
+Every array in a report is a private, read-only copy, so a report can cross threads and be
+kept in histories without the trainer changing it afterwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from rnnviz.core.diagnostics import Spectrum
+
+
+def frozen_array(values: Any, dtype: Any = None) -> np.ndarray:
+    """A read-only copy of ``values``."""
+    arr = np.array(values, dtype=dtype, copy=True)
+    arr.flags.writeable = False
+    return arr
+
+
+def frozen_mapping(values: Mapping[str, Any]) -> Mapping[str, Any]:
+    return MappingProxyType(dict(values))
+
+
+@dataclass(frozen=True)
+class EvalReport:
+    """Held-out evaluation with frozen weights, every sequence started from h = 0.
+
+    ``metrics`` always has ``val_loss`` and may have ``accuracy`` (sentiment) or ``rmse``
+    (sine). ``preview`` is task-specific output for the task panel:
+
+    - charlm: ``{"kind": "charlm", "sample": str}``
+    - sentiment: ``{"kind": "sentiment", "classes": [str], "phrases": [str],
+      "labels": [int], "probs": (n, classes) array}``
+    - sine: ``{"kind": "sine", "truth": (N,), "one_step": (N,), "free_run": (N,),
+      "prime_len": int}``; ``one_step[i]`` predicts ``truth[i]`` from ``truth[:i]``,
+      ``free_run`` is NaN for the first ``prime_len`` points and then feeds its own
+      predictions back in.
+    """
+
+    step: int
+    val_loss: float
+    metrics: Mapping[str, float]
+    preview: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class StepReport:
+    """What one optimizer step did and saw."""
+
+    step: int  # optimizer steps completed, 1 after the first
+    tokens_seen: int  # characters (charlm), words (sentiment) or values (sine) consumed
+    elapsed_s: float  # training wall-clock time, pauses excluded
+    loss: float  # mean training loss of this batch (on carried state for charlm)
+    lr: float
+    clip_mode: str
+    clip_value: float
+    grad_norms_before: Mapping[str, float]  # per parameter, before clipping
+    grad_norms_after: Mapping[str, float]
+    global_norm_before: float
+    global_norm_after: float
+    clipped: bool  # clipping fired on this step
+    dh_norms: np.ndarray  # (T,) ‖dL/dh_t‖ over the batch
+    hidden: np.ndarray  # (T, H) hidden states of sequence 0 of the batch
+    input_tokens: tuple[str, ...]  # (T,) labels of sequence 0's inputs
+    saturation: float  # fraction of saturated (or dead, for relu) unit activations
+    activation: str
+    spectrum: Spectrum | None  # of W_hh, as of ``spectrum_step``
+    spectrum_step: int
+    evaluation: EvalReport | None = None  # set on steps where evaluation ran
+    lr_halved: bool = False
+    diverged: bool = False  # non-finite loss/gradient/update; parameters were kept as before
+    extras: Mapping[str, Any] = field(default_factory=lambda: frozen_mapping({}))
+
+    @property
+    def finite(self) -> bool:
+        return bool(np.isfinite(self.loss) and np.isfinite(self.global_norm_before))
+
+    @property
+    def chars_seen(self) -> int:
+        return self.tokens_seen

@@ -1,0 +1,261 @@
+"""The Trainer: one optimizer step at a time, each returning an immutable StepReport.
+
+The same Trainer runs behind the GUI's worker thread, the headless CLI, the tests and the
+benchmarks; nothing here knows about Qt. All randomness (initialisation, batches) comes
+from one ``numpy.random.Generator`` owned by the trainer, so a seed reproduces a run, and a
+checkpoint stores that generator's state so a resumed run continues exactly.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rnnviz import __version__
+from rnnviz.core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from rnnviz.core.diagnostics import Spectrum, saturation_fraction, spectrum
+from rnnviz.core.optim import HalveOnPlateau, clip_gradients, make_optimizer
+from rnnviz.core.rnn import PARAM_NAMES, RNN
+from rnnviz.core.vocab import Vocabulary
+from rnnviz.tasks import Task, make_task
+from rnnviz.training.config import LIVE_FIELDS, ConfigError, TrainConfig
+from rnnviz.training.report import EvalReport, StepReport, frozen_array, frozen_mapping
+
+
+class Diverged(RuntimeError):
+    """Training produced a non-finite loss, gradient or parameter."""
+
+
+def _all_finite(arrays: dict[str, np.ndarray]) -> bool:
+    return all(bool(np.isfinite(a).all()) for a in arrays.values())
+
+
+class Trainer:
+    """Owns the model, optimizer, task, random generator and carried hidden state."""
+
+    def __init__(self, config: TrainConfig, task: Task | None = None) -> None:
+        self.config = config
+        self.rng = np.random.default_rng(config.seed)
+        self.task = task if task is not None else make_task(config)
+        self.model = RNN(self.task.input_size, config.hidden, self.task.output_size,
+                         activation=config.activation, init=config.init,
+                         spectral_radius=config.spectral_radius, dtype=config.dtype, rng=self.rng)
+        self.optimizer = make_optimizer(config.optimizer, config.lr)
+        self.schedule = HalveOnPlateau()
+        self.step_count = 0
+        self.tokens_seen = 0
+        self.elapsed_s = 0.0
+        self.carried_state: np.ndarray | None = None
+        self.diverged = False
+        self.last_eval: EvalReport | None = None
+        self._spectrum: Spectrum = spectrum(self.model.params["W_hh"])
+        self._spectrum_step = 0
+        self._pending: dict[str, Any] = {}
+        self._pending_lock = threading.Lock()
+
+    # ------------------------------------------------------------- live settings
+    def update_live(self, **changes: Any) -> None:
+        """Change settings that apply without a reset (learning rate, clipping, intervals).
+
+        Safe to call from another thread: the change is applied before the next step.
+        """
+        not_live = set(changes) - LIVE_FIELDS
+        if not_live:
+            raise ConfigError(f"{', '.join(sorted(not_live))} can only change on reset")
+        self.config.replace(**changes)  # validate now, so the caller hears of bad values
+        with self._pending_lock:
+            self._pending.update(changes)
+
+    def _apply_pending(self) -> None:
+        with self._pending_lock:
+            pending, self._pending = self._pending, {}
+        if pending:
+            self.config = self.config.replace(**pending)
+            if "lr" in pending:
+                self.optimizer.lr = float(pending["lr"])
+
+    # ---------------------------------------------------------------------- step
+    def step(self) -> StepReport:
+        """One batch: forward, BPTT, clip, update; evaluation and spectrum when due.
+
+        If the loss, a gradient or an updated parameter is not finite, the parameters and
+        optimizer state are left as they were before this step, ``diverged`` is set, and
+        the report says so (``report.diverged``); the caller decides whether to go on.
+        """
+        self._apply_pending()
+        cfg = self.config
+        started = time.perf_counter()
+        batch = self.task.next_batch(self.rng)
+        h0 = self.carried_state if batch.carry_state else None
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            result = self.model.loss_and_grads(batch.x, batch.y, head=self.task.head, h0=h0,
+                                               truncate=cfg.truncate)
+            clip = clip_gradients(result.grads, cfg.clip, cfg.clip_value)
+            diverged = not (np.isfinite(result.loss) and np.isfinite(clip.global_before))
+            if not diverged:
+                before_params = {k: v.copy() for k, v in self.model.params.items()}
+                before_optim = copy.deepcopy(self.optimizer.state_dict())
+                self.optimizer.step(self.model.params, clip.grads)
+                if not _all_finite(self.model.params):
+                    self.model.params = before_params
+                    self.optimizer.load_state_dict(before_optim)
+                    diverged = True
+        self.diverged = diverged
+        if not diverged:
+            self.step_count += 1
+            self.tokens_seen += batch.tokens
+            self.carried_state = result.h_last
+        evaluation, lr_halved = None, False
+        if not diverged:
+            if self.step_count % cfg.spectrum_every == 0 or self.step_count == 1:
+                self._spectrum = spectrum(self.model.params["W_hh"])
+                self._spectrum_step = self.step_count
+            if self.step_count % cfg.eval_every == 0:
+                evaluation = self.evaluate()
+                if cfg.lr_schedule == "plateau":
+                    lr_halved = self.schedule.update(self.optimizer, evaluation.val_loss)
+        self.elapsed_s += time.perf_counter() - started
+        hidden0 = result.hidden[:, 0, :]
+        return StepReport(
+            step=self.step_count,
+            tokens_seen=self.tokens_seen,
+            elapsed_s=self.elapsed_s,
+            loss=float(result.loss),
+            lr=self.optimizer.lr,
+            clip_mode=cfg.clip,
+            clip_value=cfg.clip_value,
+            grad_norms_before=frozen_mapping(clip.norms_before),
+            grad_norms_after=frozen_mapping(clip.norms_after),
+            global_norm_before=clip.global_before,
+            global_norm_after=clip.global_after,
+            clipped=clip.fired,
+            dh_norms=frozen_array(result.dh_norms),
+            hidden=frozen_array(hidden0, dtype=np.float64),
+            input_tokens=self.task.input_labels(batch.x, 0),
+            saturation=saturation_fraction(result.hidden, cfg.activation),
+            activation=cfg.activation,
+            spectrum=self._spectrum,
+            spectrum_step=self._spectrum_step,
+            evaluation=evaluation,
+            lr_halved=lr_halved,
+            diverged=diverged,
+        )
+
+    def evaluate(self) -> EvalReport:
+        """Held-out metrics with frozen weights, every sequence from a zero hidden state.
+
+        Uses its own generator (seeded by the run's seed and the step), so evaluating more
+        or less often never changes the training run itself.
+        """
+        eval_rng = np.random.default_rng([self.config.seed, self.step_count, 1])
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            metrics, preview = self.task.evaluate(self.model, eval_rng)
+        for key, value in preview.items():
+            if isinstance(value, np.ndarray):
+                preview[key] = frozen_array(value)
+        report = EvalReport(step=self.step_count, val_loss=float(metrics["val_loss"]),
+                            metrics=frozen_mapping(metrics), preview=frozen_mapping(preview))
+        self.last_eval = report
+        return report
+
+    # ------------------------------------------------------------------ sampling
+    def model_copy(self) -> RNN:
+        """A private copy of the model (for sampling on another thread while training)."""
+        return copy.deepcopy(self.model)
+
+    # ---------------------------------------------------------------- checkpoints
+    def save(self, path: str | Path) -> Path:
+        """Write parameters, optimizer state, RNG state, data position and config."""
+        arrays: dict[str, np.ndarray] = {f"param.{k}": v for k, v in self.model.params.items()}
+        arrays.update({f"optim.{k}": v for k, v in self.optimizer.state_dict().items()})
+        if self.carried_state is not None:
+            arrays["carried_state"] = self.carried_state
+        meta = {
+            "rnnviz_version": __version__,
+            "config": self.config.to_dict(),
+            "task": self.task.name,
+            "head": self.task.head,
+            "sizes": [self.model.input_size, self.model.hidden_size, self.model.output_size],
+            "vocab": self.task.vocab.tokens if self.task.vocab is not None else None,
+            "vocab_kind": self.task.vocab.kind if self.task.vocab is not None else None,
+            "step": self.step_count,
+            "tokens_seen": self.tokens_seen,
+            "elapsed_s": self.elapsed_s,
+            "lr": self.optimizer.lr,
+            "rng_state": self.rng.bit_generator.state,
+            "task_state": self.task.state(),
+            "schedule": self.schedule.state(),
+            "last_val_loss": self.last_eval.val_loss if self.last_eval else None,
+        }
+        return save_checkpoint(path, arrays, meta)
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path, config: TrainConfig | None = None) -> Trainer:
+        """Rebuild a trainer that continues exactly where the checkpoint left off.
+
+        ``config`` overrides the stored one (e.g. a corpus that moved); it must describe the
+        same model shapes.
+        """
+        arrays, meta = load_checkpoint(path)
+        try:
+            stored = TrainConfig.from_dict(meta["config"])
+            trainer = cls(config if config is not None else stored)
+            trainer._restore(arrays, meta)
+        except CheckpointError:
+            raise
+        except (KeyError, TypeError, ValueError) as exc:
+            if isinstance(exc, ConfigError) or type(exc).__name__ == "TaskError":
+                raise
+            raise CheckpointError(f"{path} is damaged or from an incompatible rnnviz: {exc}") from exc
+        return trainer
+
+    def _restore(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        vocab = meta.get("vocab")
+        if self.task.vocab is not None and vocab is not None and vocab != self.task.vocab.tokens:
+            raise CheckpointError("the checkpoint's vocabulary does not match this corpus")
+        self.model.set_params({k: arrays[f"param.{k}"] for k in PARAM_NAMES})
+        self.optimizer.load_state_dict({k[len("optim."):]: v for k, v in arrays.items()
+                                        if k.startswith("optim.")})
+        self.optimizer.lr = float(meta.get("lr", self.config.lr))
+        self.carried_state = (np.array(arrays["carried_state"], dtype=self.model.dtype)
+                              if "carried_state" in arrays else None)
+        self.step_count = int(meta["step"])
+        self.tokens_seen = int(meta["tokens_seen"])
+        self.elapsed_s = float(meta.get("elapsed_s", 0.0))
+        self.rng.bit_generator.state = meta["rng_state"]
+        self.task.load_state(meta.get("task_state", {}))
+        self.schedule.load_state(meta.get("schedule", self.schedule.state()))
+        self._spectrum = spectrum(self.model.params["W_hh"])
+        self._spectrum_step = self.step_count
+
+
+def load_model(path: str | Path) -> tuple[RNN, Vocabulary | None, dict[str, Any]]:
+    """Just the model and its vocabulary from a checkpoint (no corpus needed): for sampling."""
+    arrays, meta = load_checkpoint(path)
+    try:
+        cfg = meta["config"]
+        input_size, hidden_size, output_size = (int(n) for n in meta["sizes"])
+        model = RNN(input_size, hidden_size, output_size, activation=cfg["activation"],
+                    dtype=cfg["dtype"], seed=0)
+        model.set_params({k: arrays[f"param.{k}"] for k in PARAM_NAMES})
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path} is damaged or from an incompatible rnnviz: {exc}") from exc
+    vocab = Vocabulary(meta["vocab"], kind=meta.get("vocab_kind") or "character") \
+        if meta.get("vocab") else None
+    return model, vocab, meta
+
+
+def sample_text(model: RNN, vocab: Vocabulary, seed_text: str, length: int,
+                temperature: float = 1.0, rng: np.random.Generator | None = None) -> Iterator[str]:
+    """Check the seed now (UnknownTokensError names unknown characters), then stream text."""
+    if not seed_text:
+        raise ValueError("the seed text is empty; type at least one character")
+    prime = vocab.encode(seed_text)
+    ids = model.sample(prime.tolist(), length, temperature=temperature, rng=rng)
+    return (vocab.tokens[i] for i in ids)
