@@ -53,5 +53,5 @@ class Task(ABC):
         """JSON-serialisable position in the data, for exact resume."""
         return {}
 
-    def load_state(self, state: dict[str, Any]) -> None:
+    def load_state(self, state: dict[str, Any]) -> None:  # noqa: B027 - stateless by default
         """Restore :meth:`state`."""

@@ -109,7 +109,7 @@ class CharLMTask(Task):
         self.input_size = self.output_size = len(self.vocab)
         self.baseline_loss = math.log(len(self.vocab))
         self.seq_len, self.batch = seq_len, batch
-        n_train = int(round(ids.size * (1.0 - VAL_FRACTION)))
+        n_train = round(ids.size * (1.0 - VAL_FRACTION))
         self.train, self.val = ids[:n_train], ids[n_train:]
         self.stream_len = self.train.size // batch
         need = (seq_len + 1) * batch
