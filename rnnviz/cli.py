@@ -1,0 +1,302 @@
+"""The ``rnnviz`` command: the GUI by default, ``train`` and ``sample`` headless.
+
+Every expected failure (bad file, bad setting, unknown seed character, corrupt checkpoint,
+diverging run) ends with one line on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from rnnviz import __version__
+from rnnviz.core.checkpoint import CheckpointError
+from rnnviz.core.init import INITS
+from rnnviz.core.optim import CLIP_MODES, OPTIMIZERS
+from rnnviz.core.rnn import ACTIVATIONS, DTYPES
+from rnnviz.core.vocab import UnknownTokensError
+from rnnviz.tasks import TaskError
+from rnnviz.training import (
+    DEFAULT_PRESET,
+    TASKS,
+    ConfigError,
+    StepReport,
+    TrainConfig,
+    Trainer,
+    list_presets,
+    load_model,
+    load_preset,
+    sample_text,
+)
+
+EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 2, 130
+METRIC_COLUMNS = ["step", "chars_seen", "elapsed_s", "train_loss", "val_loss", "val_accuracy", "val_rmse",
+                  "lr", "global_norm_before", "global_norm_after", "clipped", "saturation",
+                  "spectral_radius", "largest_singular_value"]
+SAMPLE_PREVIEW_CHARS = 60
+
+
+class UserError(Exception):
+    """An expected failure; its message is printed as one line."""
+
+
+def _fail(message: str) -> int:
+    print(f"rnnviz: error: {message}", file=sys.stderr)
+    return EXIT_ERROR
+
+
+# --------------------------------------------------------------------------- parsing
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {value}")
+    return value
+
+
+def _finite_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+# Hyperparameter flags: (flag, TrainConfig field, type, choices, help).
+HYPER_FLAGS: list[tuple[str, str, object, Sequence[str] | None, str]] = [
+    ("--task", "task", str, TASKS, "task to train"),
+    ("--corpus", "corpus", str, None, "UTF-8 text file for the charlm task"),
+    ("--hidden", "hidden", int, None, "hidden units"),
+    ("--seq-len", "seq_len", int, None, "timesteps per sequence"),
+    ("--batch", "batch", int, None, "sequences per step"),
+    ("--lr", "lr", _finite_float, None, "learning rate"),
+    ("--optimizer", "optimizer", str, OPTIMIZERS, "optimizer"),
+    ("--clip", "clip", str, CLIP_MODES, "gradient clipping mode"),
+    ("--clip-value", "clip_value", _finite_float, None, "clipping threshold"),
+    ("--truncate", "truncate", int, None, "BPTT truncation k (each step's loss reaches k steps back)"),
+    ("--init", "init", str, INITS, "weight initialisation"),
+    ("--spectral-radius", "spectral_radius", _finite_float, None, "rescale W_hh to this spectral radius"),
+    ("--activation", "activation", str, ACTIVATIONS, "hidden activation"),
+    ("--dtype", "dtype", str, DTYPES, "floating-point precision"),
+    ("--seed", "seed", int, None, "random seed (same seed, same run)"),
+    ("--lr-schedule", "lr_schedule", str, ("none", "plateau"), "halve the learning rate on plateaus"),
+    ("--eval-every", "eval_every", _positive_int, None, "steps between validation runs"),
+    ("--sine-freq", "sine_freq", _finite_float, None, "sine task: cycles per timestep"),
+    ("--sine-noise", "sine_noise", _finite_float, None, "sine task: input noise std"),
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rnnviz",
+        description="Watch a from-scratch NumPy RNN train, live. With no command, opens the app.")
+    parser.add_argument("--version", action="version", version=f"rnnviz {__version__}")
+    parser.add_argument("--preset", default=None, help="preset to open the app with")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    gui = sub.add_parser("gui", help="open the app (the default)")
+    gui.add_argument("--preset", default=None, help="preset to start training")
+
+    train = sub.add_parser("train", help="train headless; write checkpoint.npz and metrics.csv")
+    train.add_argument("--preset", default=DEFAULT_PRESET, help=f"starting preset (default {DEFAULT_PRESET})")
+    for flag, dest, kind, choices, text in HYPER_FLAGS:
+        train.add_argument(flag, dest=dest, type=kind, choices=choices, default=None, help=text)
+    train.add_argument("--steps", type=_positive_int, default=1000, help="optimizer steps to run")
+    train.add_argument("--out", default="rnnviz-run", help="output folder (default ./rnnviz-run)")
+    train.add_argument("--resume", default=None, metavar="CHECKPOINT",
+                       help="continue exactly from a checkpoint (settings come from it)")
+    train.add_argument("--quiet", action="store_true", help="no progress bar or periodic lines")
+
+    sample = sub.add_parser("sample", help="stream text from a checkpoint to stdout")
+    sample.add_argument("--checkpoint", required=True, help="a checkpoint.npz written by rnnviz")
+    sample.add_argument("--seed", dest="seed_text", default="\n", help="seed text to prime the model")
+    sample.add_argument("--temperature", type=_finite_float, default=1.0, help="0 = greedy")
+    sample.add_argument("--length", type=int, default=500, help="characters to generate")
+    sample.add_argument("--rng-seed", type=int, default=None, help="random seed for reproducible samples")
+
+    sub.add_parser("presets", help="list the built-in presets")
+    return parser
+
+
+# ---------------------------------------------------------------------------- train
+def _config_from_args(args: argparse.Namespace) -> TrainConfig:
+    overrides = {dest: getattr(args, dest) for _, dest, *_ in HYPER_FLAGS if getattr(args, dest) is not None}
+    if args.resume:
+        return TrainConfig()  # unused: the checkpoint carries its own settings
+    return load_preset(args.preset).config.replace(**overrides)
+
+
+def _metrics_row(report: StepReport) -> dict[str, object]:
+    row: dict[str, object] = {
+        "step": report.step, "chars_seen": report.tokens_seen, "elapsed_s": f"{report.elapsed_s:.4f}",
+        "train_loss": repr(report.loss), "lr": repr(report.lr),
+        "global_norm_before": repr(report.global_norm_before),
+        "global_norm_after": repr(report.global_norm_after), "clipped": int(report.clipped),
+        "saturation": f"{report.saturation:.6f}",
+    }
+    if report.spectrum is not None and report.spectrum_step == report.step:
+        row["spectral_radius"] = repr(report.spectrum.spectral_radius)
+        row["largest_singular_value"] = repr(report.spectrum.largest_singular_value)
+    if report.evaluation is not None:
+        metrics = report.evaluation.metrics
+        row["val_loss"] = repr(report.evaluation.val_loss)
+        if "accuracy" in metrics:
+            row["val_accuracy"] = repr(metrics["accuracy"])
+        if "rmse" in metrics:
+            row["val_rmse"] = repr(metrics["rmse"])
+    return row
+
+
+def _eval_line(report: StepReport) -> str:
+    assert report.evaluation is not None
+    metrics = report.evaluation.metrics
+    parts = [f"step {report.step:>7}", f"train {report.loss:.4f}", f"val {report.evaluation.val_loss:.4f}"]
+    if "accuracy" in metrics:
+        parts.append(f"acc {metrics['accuracy']:.1%}")
+    if "rmse" in metrics:
+        parts.append(f"rmse {metrics['rmse']:.4f}")
+    parts.append(f"|g| {report.global_norm_before:.3g}")
+    sample = report.evaluation.preview.get("sample")
+    if sample:
+        flat = sample[:SAMPLE_PREVIEW_CHARS].replace("\n", "⏎")
+        parts.append(f"sample: {flat}")
+    return "  ".join(parts)
+
+
+def run_train(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+    from tqdm import tqdm
+
+    out_dir = Path(args.out)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UserError(f"--out {out_dir} exists and is not a folder")
+    if args.resume:
+        trainer = Trainer.from_checkpoint(args.resume)
+    else:
+        trainer = Trainer(_config_from_args(args))
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        csv_file = (out_dir / "metrics.csv").open("a" if args.resume else "w", newline="", encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"cannot write to {out_dir}: {exc.strerror}") from exc
+    checkpoint = out_dir / "checkpoint.npz"
+    cfg = trainer.config
+    if not args.quiet:
+        task = trainer.task
+        print(f"rnnviz {__version__}: {cfg.task}, {trainer.model.num_params():,} parameters, "
+              f"vocab {len(task.vocab) if task.vocab else '-'}, baseline loss {task.baseline_loss:.3f}; "
+              f"{args.steps} steps -> {out_dir}", file=out)
+    interrupted = False
+
+    def _interrupt(signum, frame):  # finish the current step, then save and stop
+        nonlocal interrupted
+        interrupted = True
+
+    previous = signal.signal(signal.SIGINT, _interrupt)
+    diverged_report = None
+    with csv_file:
+        writer = csv.DictWriter(csv_file, fieldnames=METRIC_COLUMNS)
+        if not args.resume or csv_file.tell() == 0:
+            writer.writeheader()
+        bar = tqdm(total=args.steps, disable=args.quiet, unit="step", dynamic_ncols=True,
+                   file=sys.stderr, leave=False)
+        try:
+            for _ in range(args.steps):
+                report = trainer.step()
+                if report.diverged:
+                    diverged_report = report
+                    break
+                writer.writerow(_metrics_row(report))
+                bar.update(1)
+                if report.step % 10 == 0:
+                    bar.set_postfix(loss=f"{report.loss:.3f}", refresh=False)
+                if report.evaluation is not None:
+                    csv_file.flush()
+                    trainer.save(checkpoint)
+                    if not args.quiet:
+                        bar.write(_eval_line(report), file=out)
+                if interrupted:
+                    break
+        finally:
+            bar.close()
+            signal.signal(signal.SIGINT, previous)
+    trainer.save(checkpoint)  # parameters are always the last finite ones
+    if diverged_report is not None:
+        loss = diverged_report.loss
+        what = f"the loss became {loss}" if not math.isfinite(loss) else "the weights became infinite"
+        raise UserError(f"training diverged at step {diverged_report.step + 1} ({what}); the last finite "
+                        f"weights are in {checkpoint} (try a lower --lr or --clip norm)")
+    if interrupted:
+        print(f"interrupted at step {trainer.step_count}; saved {checkpoint}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if not args.quiet:
+        print(f"done: step {trainer.step_count}, {trainer.tokens_seen:,} tokens in "
+              f"{trainer.elapsed_s:.1f} s; wrote {checkpoint} and {out_dir / 'metrics.csv'}", file=out)
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- sample
+def run_sample(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+    import numpy as np
+
+    if args.length < 0:
+        raise UserError("--length must be 0 or more")
+    if args.temperature < 0:
+        raise UserError("--temperature must be 0 (greedy) or more")
+    model, vocab, meta = load_model(args.checkpoint)
+    if vocab is None or meta.get("vocab_kind") != "character":
+        raise UserError(f"this checkpoint is a {meta.get('task', 'non-text')} model; sampling needs a "
+                        "character model (task charlm)")
+    text = args.seed_text
+    rng = np.random.default_rng(args.rng_seed)
+    for char in sample_text(model, vocab, text, args.length, args.temperature, rng):
+        out.write(char)
+        out.flush()
+    out.write("\n")
+    return EXIT_OK
+
+
+def run_presets(out: TextIO = sys.stdout) -> int:
+    for name in list_presets():
+        preset = load_preset(name)
+        print(f"{name:<18} {preset.title}", file=out)
+    return EXIT_OK
+
+
+# ----------------------------------------------------------------------------- main
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "train":
+            return run_train(args)
+        if args.command == "sample":
+            return run_sample(args)
+        if args.command == "presets":
+            return run_presets()
+        from rnnviz.app import run_app
+
+        preset = args.preset
+        if preset is not None and preset not in list_presets():
+            raise UserError(f"unknown preset {preset!r}; choose one of {', '.join(list_presets())}")
+        return run_app(preset=preset)
+    except (ConfigError, TaskError, CheckpointError, UnknownTokensError, UserError) as exc:
+        return _fail(str(exc))
+    except BrokenPipeError:
+        return EXIT_OK
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
