@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TextIO
 
 from rnnviz import __version__
+from rnnviz.blas import limit_blas_threads
 from rnnviz.core.checkpoint import CheckpointError
 from rnnviz.core.init import INITS
 from rnnviz.core.optim import CLIP_MODES, OPTIMIZERS
@@ -173,7 +174,8 @@ def _eval_line(report: StepReport) -> str:
     return "  ".join(parts)
 
 
-def run_train(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+def run_train(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out if out is not None else sys.stdout  # looked up now, so redirection works
     from tqdm import tqdm
 
     out_dir = Path(args.out)
@@ -245,7 +247,8 @@ def run_train(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
 
 
 # --------------------------------------------------------------------------- sample
-def run_sample(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+def run_sample(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out if out is not None else sys.stdout
     import numpy as np
 
     if args.length < 0:
@@ -265,7 +268,8 @@ def run_sample(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     return EXIT_OK
 
 
-def run_presets(out: TextIO = sys.stdout) -> int:
+def run_presets(out: TextIO | None = None) -> int:
+    out = out if out is not None else sys.stdout
     for name in list_presets():
         preset = load_preset(name)
         print(f"{name:<18} {preset.title}", file=out)
@@ -276,6 +280,7 @@ def run_presets(out: TextIO = sys.stdout) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    limit_blas_threads()
     try:
         if args.command == "train":
             return run_train(args)

@@ -73,15 +73,18 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dic
     if path.is_dir():
         raise CheckpointError(f"checkpoint {path} is a folder, not a file")
     try:
-        with np.load(path, allow_pickle=False) as data:
-            if not isinstance(data, np.lib.npyio.NpzFile) or _META_KEY not in data.files:
+        data = np.load(path, allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):  # a bare .npy array has no `with`
+            raise CheckpointError(f"{path} is not an rnnviz checkpoint")
+        with data:
+            if _META_KEY not in data.files:
                 raise CheckpointError(f"{path} is not an rnnviz checkpoint")
             meta = json.loads(bytes(data[_META_KEY]).decode("utf-8"))
             arrays = {k: data[k] for k in data.files if k != _META_KEY}
     except CheckpointError:
         raise
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError,
-            UnicodeDecodeError) as exc:
+            UnicodeDecodeError, NotImplementedError, RuntimeError) as exc:  # last two: zipfile flags
         raise CheckpointError(f"{path} is not a readable rnnviz checkpoint "
                               f"(corrupt or truncated): {exc}") from exc
     if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:

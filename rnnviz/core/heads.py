@@ -34,12 +34,15 @@ def softmax_cross_entropy(logits: np.ndarray, targets: np.ndarray) -> tuple[floa
     L = -(1/N) Σ_n log p_n[y_n] with p = softmax(logits); dL/dlogits = (p - onehot(y)) / N.
     """
     n = logits.shape[0]
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    log_norm = np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    log_probs = shifted - log_norm
     rows = np.arange(n)
-    loss = -float(log_probs[rows, targets].mean())
-    d_logits = np.exp(log_probs)
+    # log p[y] = z[y] - m - log Σ exp(z - m), with m = max z for stability; exp is taken once.
+    exp_shifted = logits - logits.max(axis=1, keepdims=True)
+    target_shifted = exp_shifted[rows, targets]
+    np.exp(exp_shifted, out=exp_shifted)
+    norm = exp_shifted.sum(axis=1, keepdims=True)
+    loss = float(np.mean(np.log(norm[:, 0]) - target_shifted))
+    d_logits = exp_shifted
+    d_logits /= norm  # p = softmax(z)
     d_logits[rows, targets] -= 1.0
     d_logits /= n
     return loss, d_logits

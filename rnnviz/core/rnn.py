@@ -20,6 +20,7 @@ products over the whole chunk. That is where the speed over the classic tutorial
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -68,6 +69,7 @@ class LossResult:
     hidden: np.ndarray  # (T, B, H)
     dh_norms: np.ndarray  # (T,) Frobenius norm over the batch of g_t = dL/dh_t
     outputs: np.ndarray  # (T, B, O) for seq_* heads, (B, O) for last_* heads
+    flat_grads: np.ndarray | None = None  # all gradients in one array; ``grads`` are views of it
 
 
 class RNN:
@@ -111,8 +113,43 @@ class RNN:
         rng = rng if rng is not None else np.random.default_rng(seed)
         fresh = init_params(self.input_size, self.hidden_size, self.output_size, init, rng,
                             spectral_radius)
-        self.params: dict[str, np.ndarray] = {k: v.astype(self.dtype) for k, v in fresh.items()}
+        # All parameters live in one flat buffer; ``params`` holds named views into it, so an
+        # optimizer can update everything with a handful of vectorised operations.
+        self._shapes = {name: fresh[name].shape for name in PARAM_NAMES}
+        self._flat = np.empty(sum(a.size for a in fresh.values()), dtype=self.dtype)
+        self._params = self._views(self._flat)
+        self.set_params(fresh)
         self._f = _ACTIVATION_FUNCS[activation]
+
+    def _views(self, flat: np.ndarray) -> dict[str, np.ndarray]:
+        """Named parameter-shaped views into a flat buffer laid out like ``flat_params``."""
+        views, offset = {}, 0
+        for name in PARAM_NAMES:
+            shape = self._shapes[name]
+            size = int(np.prod(shape))
+            views[name] = flat[offset : offset + size].reshape(shape)
+            offset += size
+        return views
+
+    @property
+    def params(self) -> dict[str, np.ndarray]:
+        """"W_xh" (H,I), "W_hh" (H,H), "W_hy" (O,H), "b_h" (H,), "b_y" (O,): views of ``flat_params``."""
+        return self._params
+
+    @params.setter
+    def params(self, values: dict[str, np.ndarray]) -> None:
+        self.set_params(values)
+
+    @property
+    def flat_params(self) -> np.ndarray:
+        """Every parameter in one 1-D array (W_xh, W_hh, W_hy, b_h, b_y, each row-major)."""
+        return self._flat
+
+    def __deepcopy__(self, memo: dict) -> RNN:
+        clone = copy.copy(self)
+        clone._flat = self._flat.copy()
+        clone._params = clone._views(clone._flat)
+        return clone
 
     # ------------------------------------------------------------------ forward
     def _input_projection(self, x: np.ndarray) -> np.ndarray:
@@ -142,10 +179,12 @@ class RNN:
         h = self._initial_state(batch, h0)
         w_hh_t = self.params["W_hh"].T
         f = self._f
+        recurrent = np.empty((batch, self.hidden_size), dtype=self.dtype)
         for t in range(steps):
             # Eq. (1)-(2), in place: hidden[t] already holds W_xh x_t + b_h.
             a_t = hidden[t]
-            a_t += h @ w_hh_t
+            np.dot(h, w_hh_t, out=recurrent)
+            a_t += recurrent
             h = f(a_t, out=a_t)
         return hidden
 
@@ -209,13 +248,14 @@ class RNN:
         loss, d_out = head_loss(head, outputs, y)
         d_out = d_out.astype(self.dtype, copy=False)
         out_dim = self.output_size
+        flat_grads = np.empty_like(self._flat)
+        grads = self._views(flat_grads)
+        d_out_rows = d_out.reshape(-1, out_dim)
+        np.matmul(d_out_rows.T, last_hidden.reshape(-1, size), out=grads["W_hy"])
+        np.sum(d_out_rows, axis=0, out=grads["b_y"])
         if seq:
-            grad_w_hy = d_out.reshape(-1, out_dim).T @ hidden.reshape(-1, size)
-            grad_b_y = d_out.reshape(-1, out_dim).sum(axis=0)
             d_h_local = d_out @ p["W_hy"]  # dL_t/dh_t for every t: (T, B, H)
         else:
-            grad_w_hy = d_out.T @ last_hidden
-            grad_b_y = d_out.sum(axis=0)
             d_h_local = np.zeros_like(hidden)
             d_h_local[-1] = d_out @ p["W_hy"]
 
@@ -225,19 +265,28 @@ class RNN:
         # Eq. (5)-(7): weight gradients as single matrix products over all (t, b).
         h_prev = np.concatenate([h_start[None], hidden[:-1]], axis=0)
         d_pre_flat = d_pre.reshape(-1, size)
-        grad_w_hh = d_pre_flat.T @ h_prev.reshape(-1, size)
-        grad_b_h = d_pre_flat.sum(axis=0)
+        np.matmul(d_pre_flat.T, h_prev.reshape(-1, size), out=grads["W_hh"])
+        np.sum(d_pre_flat, axis=0, out=grads["b_h"])
         if np.issubdtype(x.dtype, np.integer):
-            grad_w_xh_t = np.zeros((self.input_size, size), dtype=self.dtype)
-            np.add.at(grad_w_xh_t, x.reshape(-1), d_pre_flat)  # scatter-add per token id
-            grad_w_xh = np.ascontiguousarray(grad_w_xh_t.T)
+            grads["W_xh"][...] = self._scatter_add_by_token(x.reshape(-1), d_pre_flat).T
         else:
-            grad_w_xh = d_pre_flat.T @ x.astype(self.dtype, copy=False).reshape(-1, self.input_size)
-
-        grads = {"W_xh": grad_w_xh, "W_hh": grad_w_hh, "W_hy": grad_w_hy,
-                 "b_h": grad_b_h, "b_y": grad_b_y}
+            x_rows = x.astype(self.dtype, copy=False).reshape(-1, self.input_size)
+            np.matmul(d_pre_flat.T, x_rows, out=grads["W_xh"])
         return LossResult(loss=loss, grads=grads, h_last=hidden[-1].copy(), hidden=hidden,
-                          dh_norms=dh_norms, outputs=outputs)
+                          dh_norms=dh_norms, outputs=outputs, flat_grads=flat_grads)
+
+    def _scatter_add_by_token(self, ids: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """(I, H) array whose row k is the sum of ``rows`` where ``ids == k``.
+
+        Eq. (6) with one-hot x_t is exactly this scatter-add. Sorting the ids and summing runs
+        with ``np.add.reduceat`` is several times faster than ``np.add.at``.
+        """
+        order = np.argsort(ids, kind="stable")
+        sorted_ids = ids[order]
+        run_starts = np.flatnonzero(np.concatenate(([True], sorted_ids[1:] != sorted_ids[:-1])))
+        out = np.zeros((self.input_size, rows.shape[1]), dtype=self.dtype)
+        out[sorted_ids[run_starts]] = np.add.reduceat(rows[order], run_starts, axis=0)
+        return out
 
     def _backward_through_time(
         self, d_h_local: np.ndarray, f_prime: np.ndarray, truncate: int | None
@@ -248,12 +297,16 @@ class RNN:
         d_pre = np.empty_like(d_h_local)
         dh_norms = np.empty(steps, dtype=np.float64)
         if truncate is None or truncate >= steps - 1:
-            carry = np.zeros_like(d_h_local[0])
+            # d_h_local[t] is turned into g_t in place; three array operations per step.
+            g = d_h_local
+            carry = np.empty_like(g[0])
             for t in range(steps - 1, -1, -1):
-                g_t = d_h_local[t] + carry
-                dh_norms[t] = np.sqrt(np.vdot(g_t, g_t))
-                np.multiply(g_t, f_prime[t], out=d_pre[t])
-                carry = d_pre[t] @ w_hh  # W_hhᵀ applied to column vectors = row-vector @ W_hh
+                if t < steps - 1:
+                    g[t] += carry
+                np.multiply(g[t], f_prime[t], out=d_pre[t])
+                if t > 0:
+                    np.dot(d_pre[t], w_hh, out=carry)  # row vectors @ W_hh = W_hhᵀ applied to columns
+            dh_norms[:] = np.sqrt(np.einsum("tbh,tbh->t", g, g, dtype=np.float64))
             return d_pre, dh_norms
         # Truncated: keep the gradient from each source step L_{t+a} separately by its
         # age a = 0..k, so that contributions older than k recurrent steps can be dropped.
@@ -282,6 +335,7 @@ class RNN:
 
         The whole prime sequence is fed through the recurrence; the distribution after its
         last token gives the first sampled id. ``temperature=0`` is greedy (argmax).
+        Invalid arguments raise ValueError here, at the call, not at the first ``next()``.
         """
         if len(prime_ids) == 0:
             raise ValueError("sampling needs at least one prime token")
@@ -292,7 +346,10 @@ class RNN:
         rng = rng if rng is not None else np.random.default_rng()
         ids = np.asarray(prime_ids, dtype=np.int64).reshape(-1, 1)
         hidden = self.forward(ids, None if h0 is None else np.asarray(h0).reshape(1, -1))
-        h = hidden[-1]
+        return self._sample_from(hidden[-1], length, temperature, rng)
+
+    def _sample_from(self, h: np.ndarray, length: int, temperature: float,
+                     rng: np.random.Generator) -> Iterator[int]:
         for _ in range(length):
             logits = self.output(h)[0].astype(np.float64)
             if temperature == 0:
@@ -315,4 +372,5 @@ class RNN:
             if params[name].shape != self.params[name].shape:
                 raise ValueError(f"parameter {name} has shape {params[name].shape}, "
                                  f"expected {self.params[name].shape}")
-        self.params = {name: np.array(params[name], dtype=self.dtype) for name in PARAM_NAMES}
+        for name in PARAM_NAMES:
+            self._params[name][...] = params[name]

@@ -20,7 +20,7 @@ import numpy as np
 from rnnviz import __version__
 from rnnviz.core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from rnnviz.core.diagnostics import Spectrum, saturation_fraction, spectrum
-from rnnviz.core.optim import HalveOnPlateau, clip_gradients, make_optimizer
+from rnnviz.core.optim import ClipResult, HalveOnPlateau, clip_gradients, make_optimizer
 from rnnviz.core.rnn import PARAM_NAMES, RNN
 from rnnviz.core.vocab import Vocabulary
 from rnnviz.tasks import Task, make_task
@@ -32,8 +32,8 @@ class Diverged(RuntimeError):
     """Training produced a non-finite loss, gradient or parameter."""
 
 
-def _all_finite(arrays: dict[str, np.ndarray]) -> bool:
-    return all(bool(np.isfinite(a).all()) for a in arrays.values())
+# The optimizer sees all parameters as one vector under this name (see RNN.flat_params).
+_FLAT = "theta"
 
 
 class Trainer:
@@ -99,13 +99,7 @@ class Trainer:
             clip = clip_gradients(result.grads, cfg.clip, cfg.clip_value)
             diverged = not (np.isfinite(result.loss) and np.isfinite(clip.global_before))
             if not diverged:
-                before_params = {k: v.copy() for k, v in self.model.params.items()}
-                before_optim = copy.deepcopy(self.optimizer.state_dict())
-                self.optimizer.step(self.model.params, clip.grads)
-                if not _all_finite(self.model.params):
-                    self.model.params = before_params
-                    self.optimizer.load_state_dict(before_optim)
-                    diverged = True
+                diverged = not self._update(result.grads, result.flat_grads, clip)
         self.diverged = diverged
         if not diverged:
             self.step_count += 1
@@ -147,6 +141,22 @@ class Trainer:
             diverged=diverged,
         )
 
+    def _update(self, grads: dict[str, np.ndarray], flat_grads: np.ndarray, clip: ClipResult) -> bool:
+        """Optimizer step on the flat parameter vector; undone (returns False) if it makes
+        anything non-finite."""
+        if clip.fired:  # write the clipped values back into the flat gradient (grads are views)
+            for name, clipped in clip.grads.items():
+                grads[name][...] = clipped
+        flat = self.model.flat_params
+        before_params = flat.copy()
+        before_optim = self.optimizer.state_dict()
+        self.optimizer.step({_FLAT: flat}, {_FLAT: flat_grads})
+        if not np.isfinite(flat).all():
+            flat[...] = before_params
+            self.optimizer.load_state_dict(before_optim)
+            return False
+        return True
+
     def evaluate(self) -> EvalReport:
         """Held-out metrics with frozen weights, every sequence from a zero hidden state.
 
@@ -167,7 +177,7 @@ class Trainer:
     # ------------------------------------------------------------------ sampling
     def model_copy(self) -> RNN:
         """A private copy of the model (for sampling on another thread while training)."""
-        return copy.deepcopy(self.model)
+        return copy.deepcopy(self.model)  # RNN.__deepcopy__ keeps its flat-buffer views intact
 
     # ---------------------------------------------------------------- checkpoints
     def save(self, path: str | Path) -> Path:
