@@ -13,7 +13,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 from rnnviz import __version__
 from rnnviz.blas import limit_blas_threads
@@ -45,6 +45,13 @@ SAMPLE_PREVIEW_CHARS = 60
 
 class UserError(Exception):
     """An expected failure; its message is printed as one line."""
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line on stderr (exit 2), like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_ERROR, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _fail(message: str) -> int:
@@ -98,12 +105,12 @@ HYPER_FLAGS: list[tuple[str, str, object, Sequence[str] | None, str]] = [
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _OneLineParser(
         prog="rnnviz",
         description="Watch a from-scratch NumPy RNN train, live. With no command, opens the app.")
     parser.add_argument("--version", action="version", version=f"rnnviz {__version__}")
     parser.add_argument("--preset", default=None, help="preset to open the app with")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_OneLineParser)
 
     gui = sub.add_parser("gui", help="open the app (the default)")
     gui.add_argument("--preset", default=None, help="preset to start training")

@@ -35,11 +35,12 @@ def _decoded_chunks(path: Path):
             if b"\x00" in raw:
                 raise TaskError(f"{path} looks like a binary file (it contains NUL bytes); "
                                 "choose a UTF-8 text file")
+            pending = len(decoder.getstate()[0])  # bytes held back from the previous chunk
             try:
                 text = decoder.decode(raw, final=not raw)
-            except UnicodeDecodeError as exc:
+            except UnicodeDecodeError as exc:  # exc.start counts from the held-back bytes
                 raise TaskError(f"{path} is not UTF-8 text (undecodable byte at offset "
-                                f"{offset + exc.start}); choose a UTF-8 text file") from exc
+                                f"{offset - pending + exc.start}); choose a UTF-8 text file") from exc
             if text:
                 yield text
             if not raw:

@@ -8,6 +8,8 @@ import sys
 from dataclasses import dataclass, fields
 from typing import Any
 
+import numpy as np
+
 from rnnviz.core.init import INITS
 from rnnviz.core.optim import CLIP_MODES, OPTIMIZERS
 from rnnviz.core.rnn import ACTIVATIONS, DTYPES
@@ -54,6 +56,11 @@ class TrainConfig:
     sine_noise: float = 0.0  # standard deviation of Gaussian noise on the inputs
 
     def __post_init__(self) -> None:
+        # Accept NumPy scalars (np.int64, np.float32) from library callers as plain numbers.
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, np.generic):
+                object.__setattr__(self, f.name, value.item())
         self.validate()
 
     def validate(self) -> None:
@@ -157,9 +164,11 @@ def load_preset(name: str) -> Preset:
         raise ConfigError(f"unknown preset {name!r}; choose one of {', '.join(list_presets())}")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"preset {name!r} is not valid TOML: {exc}") from exc
     settings = data.get("config", {})
+    if not isinstance(settings, dict):
+        raise ConfigError(f"preset {name!r} is broken: its config must be a [config] table")
     config = TrainConfig.from_dict(settings)
     return Preset(name=name, title=str(data.get("title", name)),
                   description=" ".join(str(data.get("description", "")).split()),

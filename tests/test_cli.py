@@ -1,0 +1,336 @@
+"""Tests for the headless ``rnnviz`` command: train, sample, presets, and its error contract.
+
+The contract: every expected failure exits with code 2 and one ``rnnviz: error: ...`` line
+on stderr, never a traceback. Most tests call ``rnnviz.cli.main`` in-process; two run the
+real ``python -m rnnviz`` to prove the entry point works.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import rnnviz
+from rnnviz.cli import main
+from rnnviz.core.checkpoint import load_checkpoint
+from rnnviz.core.rnn import PARAM_NAMES
+from rnnviz.training import list_presets, load_model
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+TINY_CHARLM = ["--hidden", "16", "--batch", "2", "--seq-len", "8"]
+
+
+def _prose(n_chars: int, seed: int = 7) -> str:
+    words = ["lamp", "wick", "tide", "fog", "bell", "gull", "keeper", "oil", "storm", "calm", "Lit"]
+    rng = np.random.default_rng(seed)
+    parts: list[str] = []
+    while sum(len(p) + 1 for p in parts) < n_chars:
+        parts.append(str(rng.choice(words)) + ("." if rng.random() < 0.1 else ""))
+    return " ".join(parts)[:n_chars]
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_error_line(code: int, err: str) -> str:
+    """Exit 2 and exactly one ``rnnviz: error:`` line (after any erased progress bar)."""
+    assert code == 2
+    assert "Traceback" not in err
+    assert err.endswith("\n") and err.count("\n") == 1, repr(err)
+    line = err.rstrip("\n").split("\r")[-1]  # a progress bar erases itself with \r
+    assert line.startswith("rnnviz: error: "), repr(err)
+    return line
+
+
+def read_metrics(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        return list(reader.fieldnames or []), list(reader)
+
+
+def params_of(checkpoint: Path) -> dict[str, np.ndarray]:
+    arrays, _ = load_checkpoint(checkpoint)
+    return {k: arrays[f"param.{k}"] for k in PARAM_NAMES}
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("corpus") / "tiny.txt"
+    path.write_text(_prose(3000), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def charlm_checkpoint(tmp_path_factory, corpus) -> Path:
+    out = tmp_path_factory.mktemp("charlm-run")
+    assert main(["train", "--corpus", str(corpus), *TINY_CHARLM, "--steps", "30", "--eval-every", "30",
+                 "--out", str(out), "--quiet"]) == 0
+    return out / "checkpoint.npz"
+
+
+@pytest.fixture(scope="module")
+def sine_checkpoint(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("sine-run")
+    assert main(["train", "--preset", "sine", "--hidden", "4", "--steps", "3", "--out", str(out),
+                 "--quiet"]) == 0
+    return out / "checkpoint.npz"
+
+
+# ----------------------------------------------------------------------------- train
+class TestTrain:
+    def test_sine_run_writes_checkpoint_and_metrics(self, capsys, tmp_path):
+        out = tmp_path / "run"
+        code, stdout, _ = run(capsys, "train", "--preset", "sine", "--steps", "30", "--eval-every", "10",
+                              "--out", str(out))
+        assert code == 0
+        assert (out / "checkpoint.npz").is_file()
+        header, rows = read_metrics(out / "metrics.csv")
+        assert ",".join(header).startswith("step,chars_seen,elapsed_s,train_loss,val_loss")
+        assert [int(r["step"]) for r in rows] == list(range(1, 31))
+        for row in rows:
+            has_val = row["val_loss"] != ""
+            assert has_val == (int(row["step"]) % 10 == 0), row
+            assert math.isfinite(float(row["train_loss"]))
+            if has_val:
+                assert math.isfinite(float(row["val_loss"])) and row["val_rmse"] != ""
+        seen = [int(r["chars_seen"]) for r in rows]
+        assert seen == sorted(seen) and seen[0] > 0
+        periodic = [line for line in stdout.splitlines() if line.lstrip().startswith("step")]
+        assert len(periodic) == 3
+        assert all("val" in line and "rmse" in line for line in periodic)
+        _, _, meta = load_model(out / "checkpoint.npz")
+        assert meta["step"] == 30 and meta["task"] == "sine"
+
+    def test_charlm_run_on_a_custom_corpus_shows_samples(self, capsys, tmp_path, corpus):
+        out = tmp_path / "run"
+        code, stdout, _ = run(capsys, "train", "--corpus", str(corpus), *TINY_CHARLM, "--steps", "30",
+                              "--eval-every", "10", "--out", str(out))
+        assert code == 0
+        _, rows = read_metrics(out / "metrics.csv")
+        assert len(rows) == 30
+        assert [r["step"] for r in rows if r["val_loss"]] == ["10", "20", "30"]
+        assert int(rows[-1]["chars_seen"]) == 30 * 8 * 2
+        periodic = [line for line in stdout.splitlines() if line.lstrip().startswith("step")]
+        assert len(periodic) == 3
+        corpus_chars = set(corpus.read_text(encoding="utf-8")) | {"⏎"}
+        for line in periodic:
+            assert "sample: " in line
+            assert set(line.split("sample: ", 1)[1]) <= corpus_chars
+        model, vocab, meta = load_model(out / "checkpoint.npz")
+        assert vocab is not None and vocab.tokens == sorted(set(corpus.read_text(encoding="utf-8")))
+        assert model.hidden_size == 16 and meta["config"]["corpus"] == str(corpus)
+
+    def test_quiet_prints_nothing(self, capsys, tmp_path):
+        code, stdout, err = run(capsys, "train", "--preset", "sine", "--hidden", "4", "--steps", "5",
+                                "--eval-every", "5", "--out", str(tmp_path / "q"), "--quiet")
+        assert code == 0 and stdout == "" and err == ""
+
+    def test_presets_lists_every_preset(self, capsys):
+        code, stdout, _ = run(capsys, "presets")
+        assert code == 0
+        listed = [line.split()[0] for line in stdout.splitlines() if line.strip()]
+        assert listed == list_presets()
+
+
+# ---------------------------------------------------------------------------- sample
+class TestSample:
+    def test_prints_exactly_the_requested_characters(self, capsys, charlm_checkpoint):
+        code, stdout, err = run(capsys, "sample", "--checkpoint", str(charlm_checkpoint), "--seed", "lamp",
+                                "--length", "50", "--rng-seed", "1")
+        assert code == 0 and err == ""
+        assert stdout.endswith("\n")
+        text = stdout[:-1]
+        assert len(text) == 50
+        _, vocab, _ = load_model(charlm_checkpoint)
+        assert set(text) <= set(vocab.tokens)
+
+    def test_same_rng_seed_same_text(self, capsys, charlm_checkpoint):
+        args = ["sample", "--checkpoint", str(charlm_checkpoint), "--seed", "tide", "--length", "50"]
+        runs = [run(capsys, *args, "--rng-seed", seed) for seed in ("1", "1", "2")]
+        assert [code for code, _, _ in runs] == [0, 0, 0]
+        first, again, other = (stdout for _, stdout, _ in runs)
+        assert len(first) == 51 and first == again
+        assert first != other  # the seed really drives the sampling
+
+    def test_temperature_zero_is_greedy_and_deterministic(self, capsys, charlm_checkpoint):
+        args = ["sample", "--checkpoint", str(charlm_checkpoint), "--seed", "keeper ", "--length", "40",
+                "--temperature", "0"]
+        code_a, first, _ = run(capsys, *args, "--rng-seed", "1")
+        code_b, second, _ = run(capsys, *args, "--rng-seed", "99")
+        assert code_a == code_b == 0
+        assert first == second and len(first) == 41
+
+
+# ---------------------------------------------------------------------------- errors
+def _binary(tmp_path: Path) -> Path:
+    path = tmp_path / "data.bin"
+    path.write_bytes(bytes(range(256)) * 20)
+    return path
+
+
+def _write(tmp_path: Path, name: str, data: bytes) -> Path:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+TRAIN_ERRORS = {
+    "missing corpus": (lambda t: ["--corpus", str(t / "missing.txt")], "does not exist"),
+    "corpus is a folder": (lambda t: ["--corpus", str(t)], "folder"),
+    "empty corpus": (lambda t: ["--corpus", str(_write(t, "empty.txt", b""))], "empty"),
+    "binary corpus": (lambda t: ["--corpus", str(_binary(t))], "binary"),
+    "latin-1 corpus": (lambda t: ["--corpus", str(_write(t, "l1.txt", "café ".encode("latin-1") * 99))],
+                       "UTF-8"),
+    "corpus too short": (lambda t: ["--corpus", str(_write(t, "short.txt", b"just a few words here"))],
+                         "too short"),
+    "negative lr": (lambda t: ["--lr", "-1"], "lr"),
+    "zero hidden": (lambda t: ["--hidden", "0"], "hidden"),
+    "negative truncate": (lambda t: ["--truncate", "-1"], "truncate"),
+    "unknown preset": (lambda t: ["--preset", "no-such-preset"], "no-such-preset"),
+    "out is a file": (lambda t: ["--preset", "sine", "--out", str(_write(t, "taken", b"x"))], "not a folder"),
+}
+
+
+class TestErrors:
+    @pytest.mark.parametrize("case", list(TRAIN_ERRORS))
+    def test_train_bad_input_is_one_line_exit_2(self, capsys, tmp_path, case):
+        make_args, expected = TRAIN_ERRORS[case]
+        args = make_args(tmp_path)
+        if "--out" not in args:
+            args += ["--out", str(tmp_path / "out")]
+        code, _, err = run(capsys, "train", "--steps", "2", *args)
+        line = assert_one_error_line(code, err)
+        assert expected in line
+
+    def test_corpus_too_short_message_names_the_numbers(self, capsys, tmp_path):
+        short = _write(tmp_path, "short.txt", _prose(150).encode())
+        code, _, err = run(capsys, "train", "--corpus", str(short), "--seq-len", "20", "--batch", "9",
+                           "--out", str(tmp_path / "o"))
+        line = assert_one_error_line(code, err)
+        assert "20" in line and "9" in line and str(21 * 9) in line
+
+    def test_unknown_seed_characters_are_named(self, capsys, charlm_checkpoint):
+        code, stdout, err = run(capsys, "sample", "--checkpoint", str(charlm_checkpoint),
+                                "--seed", "lamp §Ω", "--length", "10")
+        line = assert_one_error_line(code, err)
+        assert "§" in line and "Ω" in line
+        assert stdout == ""
+
+    def test_random_bytes_checkpoint(self, capsys, tmp_path):
+        bad = _write(tmp_path, "checkpoint.npz", np.random.default_rng(0).bytes(4096))
+        code, _, err = run(capsys, "sample", "--checkpoint", str(bad))
+        assert "checkpoint" in assert_one_error_line(code, err)
+
+    def test_truncated_checkpoint(self, capsys, tmp_path, charlm_checkpoint):
+        data = charlm_checkpoint.read_bytes()
+        cut = _write(tmp_path, "cut.npz", data[: len(data) // 2])
+        code, _, err = run(capsys, "sample", "--checkpoint", str(cut))
+        assert_one_error_line(code, err)
+        code, _, err = run(capsys, "train", "--resume", str(cut), "--steps", "1",
+                           "--out", str(tmp_path / "o"))
+        assert_one_error_line(code, err)
+
+    def test_missing_checkpoint(self, capsys, tmp_path):
+        code, _, err = run(capsys, "sample", "--checkpoint", str(tmp_path / "none.npz"))
+        assert "does not exist" in assert_one_error_line(code, err)
+
+    def test_sampling_from_a_sine_checkpoint(self, capsys, sine_checkpoint):
+        code, stdout, err = run(capsys, "sample", "--checkpoint", str(sine_checkpoint), "--length", "5")
+        assert "sine" in assert_one_error_line(code, err)
+        assert stdout == ""
+
+    @pytest.mark.parametrize("args", [["--length", "-1"], ["--temperature", "-0.5"]])
+    def test_bad_sample_settings(self, capsys, charlm_checkpoint, args):
+        code, _, err = run(capsys, "sample", "--checkpoint", str(charlm_checkpoint), *args)
+        assert_one_error_line(code, err)
+
+    def test_diverging_run_keeps_finite_weights(self, capsys, tmp_path):
+        """The exploding preset blows up; the user gets one line and a usable checkpoint."""
+        out = tmp_path / "boom"
+        code, _, err = run(capsys, "train", "--preset", "exploding", "--steps", "200", "--out", str(out))
+        line = assert_one_error_line(code, err)
+        assert "diverged" in line
+        model, _, meta = load_model(out / "checkpoint.npz")
+        assert 0 < meta["step"] < 200
+        assert all(np.isfinite(p).all() for p in model.params.values())
+        _, rows = read_metrics(out / "metrics.csv")
+        assert len(rows) == meta["step"]  # the diverged step is not logged as a finite one
+
+
+# ---------------------------------------------------------------------------- resume
+RESUME_RUNS = {
+    "sine": ["--preset", "sine", "--hidden", "8", "--eval-every", "10"],
+    "charlm": [*TINY_CHARLM, "--eval-every", "15"],  # wraps around the short corpus mid-run
+}
+
+
+@pytest.mark.parametrize("kind", list(RESUME_RUNS))
+def test_resume_continues_bit_identically(capsys, tmp_path, kind):
+    """20 steps + resume 20 steps must equal 40 steps straight, to the last bit."""
+    args = list(RESUME_RUNS[kind])
+    if kind == "charlm":
+        short = _write(tmp_path, "short.txt", _prose(600, seed=3).encode())
+        args += ["--corpus", str(short)]
+    first, resumed, straight = tmp_path / "first", tmp_path / "resumed", tmp_path / "straight"
+    assert run(capsys, "train", *args, "--steps", "20", "--out", str(first), "--quiet")[0] == 0
+    assert run(capsys, "train", "--resume", str(first / "checkpoint.npz"), "--steps", "20",
+               "--out", str(resumed), "--quiet")[0] == 0
+    assert run(capsys, "train", *args, "--steps", "40", "--out", str(straight), "--quiet")[0] == 0
+
+    got, want = params_of(resumed / "checkpoint.npz"), params_of(straight / "checkpoint.npz")
+    for name in PARAM_NAMES:
+        np.testing.assert_array_equal(got[name], want[name], err_msg=name)
+    assert not np.array_equal(params_of(first / "checkpoint.npz")["W_hh"], want["W_hh"])
+    _, resumed_rows = read_metrics(resumed / "metrics.csv")
+    _, straight_rows = read_metrics(straight / "metrics.csv")
+    assert [r["step"] for r in resumed_rows] == [str(s) for s in range(21, 41)]
+    assert [r["train_loss"] for r in resumed_rows] == [r["train_loss"] for r in straight_rows[20:]]
+
+
+def test_resume_into_the_same_folder_appends_metrics(capsys, tmp_path):
+    out = tmp_path / "run"
+    base = ["--preset", "sine", "--hidden", "4", "--eval-every", "5", "--out", str(out), "--quiet"]
+    assert run(capsys, "train", *base, "--steps", "5")[0] == 0
+    assert run(capsys, "train", "--resume", str(out / "checkpoint.npz"), "--steps", "5",
+               "--out", str(out), "--quiet")[0] == 0
+    header, rows = read_metrics(out / "metrics.csv")
+    assert header[0] == "step"
+    assert [int(r["step"]) for r in rows] == list(range(1, 11))
+
+
+# ------------------------------------------------------------------------ subprocess
+def _python_m_rnnviz(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    return subprocess.run([sys.executable, "-m", "rnnviz", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=120, check=False)
+
+
+def test_entry_point_version(tmp_path):
+    proc = _python_m_rnnviz("--version", cwd=tmp_path)
+    assert proc.returncode == 0
+    assert proc.stdout.strip() == f"rnnviz {rnnviz.__version__}"
+
+
+def test_entry_point_train(tmp_path):
+    proc = _python_m_rnnviz("train", "--preset", "sine", "--hidden", "8", "--steps", "10", "--eval-every",
+                            "5", "--out", "run", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "done" in proc.stdout
+    assert (tmp_path / "run" / "checkpoint.npz").is_file()
+    assert len(read_metrics(tmp_path / "run" / "metrics.csv")[1]) == 10
+
+
+def test_entry_point_error_exit_code(tmp_path):
+    proc = _python_m_rnnviz("train", "--corpus", "nope.txt", "--out", "run", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("rnnviz: error:") and "Traceback" not in proc.stderr
