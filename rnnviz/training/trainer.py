@@ -23,7 +23,7 @@ from rnnviz.core.diagnostics import Spectrum, saturation_fraction, spectrum
 from rnnviz.core.optim import ClipResult, HalveOnPlateau, clip_gradients, make_optimizer
 from rnnviz.core.rnn import PARAM_NAMES, RNN
 from rnnviz.core.vocab import Vocabulary
-from rnnviz.tasks import Task, make_task
+from rnnviz.tasks import Task, TaskError, make_task
 from rnnviz.training.config import LIVE_FIELDS, ConfigError, TrainConfig
 from rnnviz.training.report import EvalReport, StepReport, frozen_array, frozen_mapping
 
@@ -217,11 +217,9 @@ class Trainer:
             stored = TrainConfig.from_dict(meta["config"])
             trainer = cls(config if config is not None else stored)
             trainer._restore(arrays, meta)
-        except CheckpointError:
-            raise
+        except (CheckpointError, ConfigError, TaskError):
+            raise  # already a clear message for the user
         except (KeyError, TypeError, ValueError) as exc:
-            if isinstance(exc, ConfigError) or type(exc).__name__ == "TaskError":
-                raise
             raise CheckpointError(f"{path} is damaged or from an incompatible rnnviz: {exc}") from exc
         return trainer
 
