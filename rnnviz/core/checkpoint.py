@@ -35,7 +35,7 @@ def save_checkpoint(path: str | os.PathLike, arrays: dict[str, np.ndarray],
         path = path.with_name(path.name + ".npz")
     if _META_KEY in arrays:
         raise CheckpointError(f"array name {_META_KEY!r} is reserved")
-    full_meta = {"format": FORMAT_NAME, "version": FORMAT_VERSION, **meta}
+    full_meta = {**meta, "format": FORMAT_NAME, "version": FORMAT_VERSION}
     try:
         meta_bytes = json.dumps(full_meta, allow_nan=True).encode("utf-8")
     except (TypeError, ValueError) as exc:
@@ -86,11 +86,11 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dic
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError,
             UnicodeDecodeError, NotImplementedError, RuntimeError) as exc:  # last two: zipfile flags
         raise CheckpointError(f"{path} is not a readable rnnviz checkpoint "
-                              f"(corrupt or truncated): {exc}") from exc
+                              "(corrupt, truncated, or another kind of file)") from exc
     if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
         raise CheckpointError(f"{path} is not an rnnviz checkpoint")
     version = meta.get("version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= FORMAT_VERSION:
         raise CheckpointError(f"{path} has checkpoint format version {version!r}; this rnnviz "
                               f"reads up to version {FORMAT_VERSION}")
     return arrays, meta

@@ -32,6 +32,25 @@ from rnnviz.core.init import INITS, init_params
 ACTIVATIONS = ("tanh", "sigmoid", "relu")
 DTYPES = ("float64", "float32")
 PARAM_NAMES = ("W_xh", "W_hh", "W_hy", "b_h", "b_y")
+GREEDY_BELOW = 1e-6  # temperatures below this sample greedily (logits / T would overflow)
+
+
+class _ParamViews(dict):
+    """The parameter dict: assigning an array copies it into the existing view of the flat
+    buffer, so ``model.params["W_hh"] = w`` still trains (the optimizer updates the buffer)."""
+
+    def __setitem__(self, name: str, value: np.ndarray) -> None:
+        view = self[name]  # unknown names raise KeyError
+        value = np.asarray(value)
+        if value.shape != view.shape:
+            raise ValueError(f"parameter {name} has shape {view.shape}; got an array of shape {value.shape}")
+        view[...] = value
+
+    def __copy__(self) -> dict[str, np.ndarray]:
+        return dict(self)
+
+    def __deepcopy__(self, memo: dict) -> dict[str, np.ndarray]:
+        return {name: view.copy() for name, view in self.items()}
 
 
 def _sigmoid(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -129,7 +148,7 @@ class RNN:
             size = int(np.prod(shape))
             views[name] = flat[offset : offset + size].reshape(shape)
             offset += size
-        return views
+        return _ParamViews(views)
 
     @property
     def params(self) -> dict[str, np.ndarray]:
@@ -334,7 +353,7 @@ class RNN:
         """Yield ``length`` token ids, one at a time, after priming with every id given.
 
         The whole prime sequence is fed through the recurrence; the distribution after its
-        last token gives the first sampled id. ``temperature=0`` is greedy (argmax).
+        last token gives the first sampled id. ``temperature=0`` (or below GREEDY_BELOW) is greedy (argmax).
         Invalid arguments raise ValueError here, at the call, not at the first ``next()``.
         """
         if len(prime_ids) == 0:
@@ -352,7 +371,7 @@ class RNN:
                      rng: np.random.Generator) -> Iterator[int]:
         for _ in range(length):
             logits = self.output(h)[0].astype(np.float64)
-            if temperature == 0:
+            if temperature < GREEDY_BELOW:
                 token = int(np.argmax(logits))
             else:
                 probs = softmax(logits, temperature)
