@@ -35,13 +35,16 @@ class ClipResult:
 
 
 def clip_gradients(grads: dict[str, np.ndarray], mode: str = "none",
-                   threshold: float = 5.0) -> ClipResult:
+                   threshold: float = 5.0, in_place: bool = False) -> ClipResult:
     """Clip ``grads`` and report norms before and after.
 
     - ``value``: every element into [-threshold, threshold] (min-char-rnn, the tutorials);
       this changes the gradient's direction.
     - ``norm``: if ‖g‖ > threshold, g ← threshold · g / ‖g‖ (Pascanu et al. 2013, Alg. 1);
       this keeps the direction.
+
+    With ``in_place=True`` the given arrays are overwritten (no copies: the training loop's
+    choice); otherwise they are left untouched and clipped copies are returned.
     """
     if mode not in CLIP_MODES:
         raise ValueError(f"unknown clip mode {mode!r}; choose one of {', '.join(CLIP_MODES)}")
@@ -52,13 +55,15 @@ def clip_gradients(grads: dict[str, np.ndarray], mode: str = "none",
     fired = False
     clipped = grads
     if mode == "value":
-        fired = any(bool(np.any(np.abs(g) > threshold)) for g in grads.values())
+        fired = any(bool(g.max(initial=0.0) > threshold or g.min(initial=0.0) < -threshold)
+                    for g in grads.values())
         if fired:
-            clipped = {k: np.clip(g, -threshold, threshold) for k, g in grads.items()}
+            clipped = {k: np.clip(g, -threshold, threshold, out=g if in_place else None)
+                       for k, g in grads.items()}
     elif mode == "norm" and global_before > threshold:
         fired = True
         scale = threshold / global_before
-        clipped = {k: g * scale for k, g in grads.items()}
+        clipped = {k: np.multiply(g, scale, out=g if in_place else None) for k, g in grads.items()}
     after = param_norms(clipped) if fired else dict(before)
     global_after = float(np.sqrt(sum(n * n for n in after.values()))) if fired else global_before
     return ClipResult(clipped, before, after, global_before, global_after, fired)
@@ -90,6 +95,14 @@ class Optimizer:
             self.state[key] = np.zeros_like(like)
         return self.state[key]
 
+    def _scratch(self, name: str, like: np.ndarray) -> np.ndarray:
+        """A reusable work buffer (not part of the state): updates allocate nothing per step."""
+        buffers = self.__dict__.setdefault("_buffers", {})
+        buf = buffers.get(name)
+        if buf is None or buf.shape != like.shape or buf.dtype != like.dtype:
+            buf = buffers[name] = np.empty_like(like)
+        return buf
+
     def state_dict(self) -> dict[str, np.ndarray]:
         """Arrays needed to resume exactly (the step count is stored as a 0-d array)."""
         return {**{k: v.copy() for k, v in self.state.items()}, "steps": np.array(self.steps)}
@@ -105,7 +118,8 @@ class SGD(Optimizer):
     name = "sgd"
 
     def _update(self, name, p, g):
-        p -= self.lr * g
+        step = np.multiply(g, self.lr, out=self._scratch(name, p))
+        p -= step
 
 
 class Momentum(Optimizer):
@@ -121,7 +135,8 @@ class Momentum(Optimizer):
         v = self._slot(f"velocity.{name}", p)
         v *= self.momentum
         v += g
-        p -= self.lr * v
+        step = np.multiply(v, self.lr, out=self._scratch(name, p))
+        p -= step
 
 
 class Adagrad(Optimizer):
@@ -135,8 +150,13 @@ class Adagrad(Optimizer):
 
     def _update(self, name, p, g):
         m = self._slot(f"sum_sq.{name}", p)
-        m += g * g
-        p -= self.lr * g / np.sqrt(m + self.eps)
+        work = np.multiply(g, g, out=self._scratch(name, p))
+        m += work
+        np.add(m, self.eps, out=work)
+        np.sqrt(work, out=work)
+        np.divide(g, work, out=work)
+        work *= self.lr
+        p -= work
 
 
 class RMSprop(Optimizer):
@@ -150,9 +170,15 @@ class RMSprop(Optimizer):
 
     def _update(self, name, p, g):
         v = self._slot(f"mean_sq.{name}", p)
+        work = np.multiply(g, g, out=self._scratch(name, p))
+        work *= 1.0 - self.rho
         v *= self.rho
-        v += (1.0 - self.rho) * g * g
-        p -= self.lr * g / (np.sqrt(v) + self.eps)
+        v += work
+        np.sqrt(v, out=work)
+        work += self.eps
+        np.divide(g, work, out=work)
+        work *= self.lr
+        p -= work
 
 
 class Adam(Optimizer):
@@ -168,13 +194,21 @@ class Adam(Optimizer):
     def _update(self, name, p, g):
         m = self._slot(f"m.{name}", p)
         v = self._slot(f"v.{name}", p)
+        work = self._scratch(name, p)
         m *= self.beta1
-        m += (1.0 - self.beta1) * g
+        np.multiply(g, 1.0 - self.beta1, out=work)
+        m += work
         v *= self.beta2
-        v += (1.0 - self.beta2) * g * g
-        m_hat = m / (1.0 - self.beta1 ** self.steps)
-        v_hat = v / (1.0 - self.beta2 ** self.steps)
-        p -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+        np.multiply(g, g, out=work)
+        work *= 1.0 - self.beta2
+        v += work
+        # θ ← θ - η m̂ / (sqrt(v̂) + ε), with m̂ = m / (1-β1^t) and v̂ = v / (1-β2^t).
+        np.divide(v, 1.0 - self.beta2 ** self.steps, out=work)
+        np.sqrt(work, out=work)
+        work += self.eps
+        np.divide(m, work, out=work)
+        work *= self.lr / (1.0 - self.beta1 ** self.steps)
+        p -= work
 
 
 _OPTIMIZER_CLASSES: dict[str, type[Optimizer]] = {

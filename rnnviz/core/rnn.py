@@ -134,21 +134,20 @@ class RNN:
                             spectral_radius)
         # All parameters live in one flat buffer; ``params`` holds named views into it, so an
         # optimizer can update everything with a handful of vectorised operations.
-        self._shapes = {name: fresh[name].shape for name in PARAM_NAMES}
-        self._flat = np.empty(sum(a.size for a in fresh.values()), dtype=self.dtype)
+        self._layout: list[tuple[str, int, int, tuple[int, ...]]] = []
+        offset = 0
+        for name in PARAM_NAMES:
+            self._layout.append((name, offset, offset + fresh[name].size, fresh[name].shape))
+            offset += fresh[name].size
+        self._flat = np.empty(offset, dtype=self.dtype)
         self._params = self._views(self._flat)
         self.set_params(fresh)
         self._f = _ACTIVATION_FUNCS[activation]
 
     def _views(self, flat: np.ndarray) -> dict[str, np.ndarray]:
         """Named parameter-shaped views into a flat buffer laid out like ``flat_params``."""
-        views, offset = {}, 0
-        for name in PARAM_NAMES:
-            shape = self._shapes[name]
-            size = int(np.prod(shape))
-            views[name] = flat[offset : offset + size].reshape(shape)
-            offset += size
-        return _ParamViews(views)
+        return _ParamViews({name: flat[start:stop].reshape(shape)
+                            for name, start, stop, shape in self._layout})
 
     @property
     def params(self) -> dict[str, np.ndarray]:
@@ -216,8 +215,10 @@ class RNN:
         return h0
 
     def output(self, hidden: np.ndarray) -> np.ndarray:
-        """Eq. (3) for hidden states of any leading shape."""
-        return hidden @ self.params["W_hy"].T + self.params["b_y"]
+        """Eq. (3) for hidden states of any leading shape (one 2-D product, not T small ones)."""
+        rows = hidden.reshape(-1, self.hidden_size) @ self.params["W_hy"].T
+        rows += self.params["b_y"]
+        return rows.reshape(*hidden.shape[:-1], self.output_size)
 
     def predict(self, x: np.ndarray, head: str = "seq_softmax",
                 h0: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -273,7 +274,7 @@ class RNN:
         np.matmul(d_out_rows.T, last_hidden.reshape(-1, size), out=grads["W_hy"])
         np.sum(d_out_rows, axis=0, out=grads["b_y"])
         if seq:
-            d_h_local = d_out @ p["W_hy"]  # dL_t/dh_t for every t: (T, B, H)
+            d_h_local = (d_out_rows @ p["W_hy"]).reshape(hidden.shape)  # dL_t/dh_t for every t
         else:
             d_h_local = np.zeros_like(hidden)
             d_h_local[-1] = d_out @ p["W_hy"]

@@ -20,7 +20,7 @@ import numpy as np
 from rnnviz import __version__
 from rnnviz.core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from rnnviz.core.diagnostics import Spectrum, saturation_fraction, spectrum
-from rnnviz.core.optim import ClipResult, HalveOnPlateau, clip_gradients, make_optimizer
+from rnnviz.core.optim import HalveOnPlateau, clip_gradients, make_optimizer
 from rnnviz.core.rnn import PARAM_NAMES, RNN
 from rnnviz.core.vocab import Vocabulary
 from rnnviz.tasks import Task, TaskError, make_task
@@ -96,10 +96,11 @@ class Trainer:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             result = self.model.loss_and_grads(batch.x, batch.y, head=self.task.head, h0=h0,
                                                truncate=cfg.truncate)
-            clip = clip_gradients(result.grads, cfg.clip, cfg.clip_value)
+            # In place: result.grads are views of result.flat_grads, which the optimizer reads.
+            clip = clip_gradients(result.grads, cfg.clip, cfg.clip_value, in_place=True)
             diverged = not (np.isfinite(result.loss) and np.isfinite(clip.global_before))
             if not diverged:
-                diverged = not self._update(result.grads, result.flat_grads, clip)
+                diverged = not self._update(result.flat_grads)
         self.diverged = diverged
         if not diverged:
             self.step_count += 1
@@ -141,12 +142,9 @@ class Trainer:
             diverged=diverged,
         )
 
-    def _update(self, grads: dict[str, np.ndarray], flat_grads: np.ndarray, clip: ClipResult) -> bool:
+    def _update(self, flat_grads: np.ndarray) -> bool:
         """Optimizer step on the flat parameter vector; undone (returns False) if it makes
         anything non-finite."""
-        if clip.fired:  # write the clipped values back into the flat gradient (grads are views)
-            for name, clipped in clip.grads.items():
-                grads[name][...] = clipped
         flat = self.model.flat_params
         before_params = flat.copy()
         before_optim = self.optimizer.state_dict()
