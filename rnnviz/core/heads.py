@@ -40,7 +40,7 @@ def softmax_cross_entropy(logits: np.ndarray, targets: np.ndarray) -> tuple[floa
     target_shifted = exp_shifted[rows, targets]
     np.exp(exp_shifted, out=exp_shifted)
     norm = exp_shifted.sum(axis=1, keepdims=True)
-    loss = float(np.mean(np.log(norm[:, 0]) - target_shifted))
+    loss = float((np.log(norm).sum() - target_shifted.sum()) / n)
     d_logits = exp_shifted
     d_logits /= norm  # p = softmax(z)
     d_logits[rows, targets] -= 1.0

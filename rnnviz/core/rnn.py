@@ -170,41 +170,45 @@ class RNN:
         return clone
 
     # ------------------------------------------------------------------ forward
-    def _input_projection(self, x: np.ndarray) -> np.ndarray:
-        """W_xh x_t + b_h for every t at once: (T, B, H)."""
+    def _states(self, x: np.ndarray, h0: np.ndarray | None) -> np.ndarray:
+        """(T+1, B, H): h0 followed by h_0..h_{T-1}, so that ``states[:-1]`` are the previous
+        states eq. (5) needs and ``states[1:]`` the hidden states, without extra copies."""
         p = self.params
-        if np.issubdtype(x.dtype, np.integer):
+        token_input = np.issubdtype(x.dtype, np.integer)
+        if token_input:
             if x.ndim != 2:
                 raise ValueError(f"token input must have shape (T, B), got {x.shape}")
             if x.size and (x.min() < 0 or x.max() >= self.input_size):
                 raise ValueError(f"token ids must lie in [0, {self.input_size}), got "
                                  f"[{x.min()}, {x.max()}]")
+        elif x.ndim != 3 or x.shape[2] != self.input_size:
+            raise ValueError(f"real-valued input must have shape (T, B, {self.input_size}), "
+                             f"got {x.shape}")
+        steps, batch = x.shape[:2]
+        states = np.empty((steps + 1, batch, self.hidden_size), dtype=self.dtype)
+        states[0] = self._initial_state(batch, h0)
+        pre = states[1:]
+        if token_input:
             # Column lookup instead of a one-hot product: W_xh e_k = W_xh[:, k].
-            proj = np.ascontiguousarray(p["W_xh"].T)[x]
+            np.take(np.ascontiguousarray(p["W_xh"].T), x, axis=0, out=pre)
         else:
-            if x.ndim != 3 or x.shape[2] != self.input_size:
-                raise ValueError(f"real-valued input must have shape (T, B, {self.input_size}), "
-                                 f"got {x.shape}")
-            proj = x.astype(self.dtype, copy=False) @ p["W_xh"].T
-        proj += p["b_h"]
-        return proj
-
-    def forward(self, x: np.ndarray, h0: np.ndarray | None = None) -> np.ndarray:
-        """Hidden states (T, B, H) for input ``x`` from initial state ``h0`` (zeros if None)."""
-        x = np.asarray(x)
-        hidden = self._input_projection(x)
-        steps, batch = hidden.shape[:2]
-        h = self._initial_state(batch, h0)
-        w_hh_t = self.params["W_hh"].T
+            np.matmul(x.astype(self.dtype, copy=False), p["W_xh"].T, out=pre)
+        pre += p["b_h"]
+        w_hh_t = p["W_hh"].T
         f = self._f
         recurrent = np.empty((batch, self.hidden_size), dtype=self.dtype)
-        for t in range(steps):
-            # Eq. (1)-(2), in place: hidden[t] already holds W_xh x_t + b_h.
-            a_t = hidden[t]
+        h = states[0]
+        for t in range(1, steps + 1):
+            # Eq. (1)-(2), in place: states[t] already holds W_xh x_t + b_h.
+            a_t = states[t]
             np.dot(h, w_hh_t, out=recurrent)
             a_t += recurrent
             h = f(a_t, out=a_t)
-        return hidden
+        return states
+
+    def forward(self, x: np.ndarray, h0: np.ndarray | None = None) -> np.ndarray:
+        """Hidden states (T, B, H) for input ``x`` from initial state ``h0`` (zeros if None)."""
+        return self._states(np.asarray(x), h0)[1:]
 
     def _initial_state(self, batch: int, h0: np.ndarray | None) -> np.ndarray:
         if h0 is None:
@@ -257,9 +261,9 @@ class RNN:
         steps = x.shape[0]
         if steps == 0:
             raise ValueError("input sequence is empty (T = 0)")
-        hidden = self.forward(x, h0)
-        batch, size = hidden.shape[1], self.hidden_size
-        h_start = self._initial_state(batch, h0)
+        states = self._states(x, h0)
+        hidden = states[1:]
+        size = self.hidden_size
 
         # Output layer and loss over the whole chunk at once.
         seq = is_sequence_head(head)
@@ -283,9 +287,8 @@ class RNN:
         d_pre, dh_norms = self._backward_through_time(d_h_local, f_prime, truncate)
 
         # Eq. (5)-(7): weight gradients as single matrix products over all (t, b).
-        h_prev = np.concatenate([h_start[None], hidden[:-1]], axis=0)
         d_pre_flat = d_pre.reshape(-1, size)
-        np.matmul(d_pre_flat.T, h_prev.reshape(-1, size), out=grads["W_hh"])
+        np.matmul(d_pre_flat.T, states[:-1].reshape(-1, size), out=grads["W_hh"])
         np.sum(d_pre_flat, axis=0, out=grads["b_h"])
         if np.issubdtype(x.dtype, np.integer):
             grads["W_xh"][...] = self._scatter_add_by_token(x.reshape(-1), d_pre_flat).T
