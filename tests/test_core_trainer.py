@@ -130,3 +130,20 @@ def test_non_finite_update_is_rolled_back(monkeypatch):
     assert after_state.keys() == before_state.keys()
     for key in before_state:
         np.testing.assert_array_equal(after_state[key], before_state[key], err_msg=key)
+
+
+def test_reports_show_the_watched_sequence_clamped_to_the_batch() -> None:
+    """The hidden-state view follows ``watched_sequence``; an index past the batch shows the last row."""
+    config = TrainConfig(task="sine", hidden=8, seq_len=10, batch=4, eval_every=1000)
+    first_row = Trainer(config).step()
+    trainer = Trainer(config)
+    trainer.watched_sequence = 2
+    report = trainer.step()
+    assert report.watched_sequence == 2
+    assert first_row.watched_sequence == 0
+    assert not np.array_equal(report.hidden, first_row.hidden)  # same batch, another sequence
+    assert report.input_tokens != first_row.input_tokens
+    trainer.watched_sequence = 99
+    report = trainer.step()
+    assert report.watched_sequence == 3
+    assert report.hidden.shape == (10, 8)

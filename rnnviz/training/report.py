@@ -66,8 +66,8 @@ class StepReport:
     global_norm_after: float
     clipped: bool  # clipping fired on this step
     dh_norms: np.ndarray  # (T,) ‖dL/dh_t‖ over the batch
-    hidden: np.ndarray  # (T, H) hidden states of sequence 0 of the batch
-    input_tokens: tuple[str, ...]  # (T,) labels of sequence 0's inputs
+    hidden: np.ndarray  # (T, H) hidden states of the watched sequence of the batch
+    input_tokens: tuple[str, ...]  # (T,) labels of the watched sequence's inputs
     saturation: float  # fraction of saturated (or dead, for relu) unit activations
     activation: str
     spectrum: Spectrum | None  # of W_hh, as of ``spectrum_step``
@@ -75,6 +75,7 @@ class StepReport:
     evaluation: EvalReport | None = None  # set on steps where evaluation ran
     lr_halved: bool = False
     diverged: bool = False  # non-finite loss/gradient/update; parameters were kept as before
+    watched_sequence: int = 0  # index in the batch of the sequence ``hidden`` shows
     extras: Mapping[str, Any] = field(default_factory=lambda: frozen_mapping({}))
 
     @property

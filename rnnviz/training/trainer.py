@@ -54,6 +54,7 @@ class Trainer:
         self.carried_state: np.ndarray | None = None
         self.diverged = False
         self.last_eval: EvalReport | None = None
+        self.watched_sequence = 0  # which sequence of the batch reports show (clamped to B-1)
         self._spectrum: Spectrum = spectrum(self.model.params["W_hh"])
         self._spectrum_step = 0
         self._pending: dict[str, Any] = {}
@@ -116,7 +117,7 @@ class Trainer:
                 if cfg.lr_schedule == "plateau":
                     lr_halved = self.schedule.update(self.optimizer, evaluation.val_loss)
         self.elapsed_s += time.perf_counter() - started
-        hidden0 = result.hidden[:, 0, :]
+        watched = min(max(int(self.watched_sequence), 0), result.hidden.shape[1] - 1)
         return StepReport(
             step=self.step_count,
             tokens_seen=self.tokens_seen,
@@ -131,8 +132,9 @@ class Trainer:
             global_norm_after=clip.global_after,
             clipped=clip.fired,
             dh_norms=frozen_array(result.dh_norms),
-            hidden=frozen_array(hidden0, dtype=np.float64),
-            input_tokens=self.task.input_labels(batch.x, 0),
+            hidden=frozen_array(result.hidden[:, watched, :], dtype=np.float64),
+            input_tokens=self.task.input_labels(batch.x, watched),
+            watched_sequence=watched,
             saturation=saturation_fraction(result.hidden, cfg.activation),
             activation=cfg.activation,
             spectrum=self._spectrum,
