@@ -1,0 +1,131 @@
+"""Histories in bounded memory, so the app can train for a million steps and more.
+
+A :class:`DecimatingHistory` keeps every row until it is full; then it keeps every other
+row and from then on accepts only every 2nd new row, doubling that stride each time it
+fills again. Old and new parts of a curve therefore always have the same spacing, and
+memory is fixed by ``capacity``. No Qt here: it is plain NumPy, tested on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+
+class DecimatingHistory:
+    """Named columns of per-step values with a fixed maximum number of rows."""
+
+    def __init__(self, columns: Sequence[str], capacity: int = 20_000, dtype: type = np.float64) -> None:
+        if capacity < 2:
+            raise ValueError("capacity must be at least 2")
+        self.names = tuple(columns)
+        self.capacity = int(capacity)
+        self._data = {name: np.full(self.capacity, np.nan, dtype=dtype) for name in self.names}
+        self.size = 0  # rows stored
+        self.stride = 1  # every stride-th incoming row is kept
+        self.seen = 0  # rows offered so far
+
+    def __len__(self) -> int:
+        return self.size
+
+    def column(self, name: str) -> np.ndarray:
+        """A read-only view of the stored values of one column."""
+        view = self._data[name][: self.size]
+        view.flags.writeable = False
+        return view
+
+    def last(self, name: str, default: float = float("nan")) -> float:
+        return float(self._data[name][self.size - 1]) if self.size else default
+
+    def extend(self, rows: Mapping[str, np.ndarray | Sequence[float]]) -> None:
+        """Offer a block of rows (every column the same length; missing columns are NaN)."""
+        arrays = {name: np.asarray(rows[name]) for name in self.names if name in rows}
+        count = len(next(iter(arrays.values()))) if arrays else 0
+        offset = 0
+        while offset < count:
+            indices = np.arange(self.seen, self.seen + count - offset)
+            keep = np.flatnonzero(indices % self.stride == 0)
+            room = self.capacity - self.size
+            if keep.size <= room:
+                self._store(arrays, offset + keep)
+                self.seen += count - offset
+                return
+            # Fill what fits, then halve the stored rows and double the stride.
+            self._store(arrays, offset + keep[:room])
+            consumed = int(keep[room]) if room < keep.size else count - offset
+            self.seen += consumed
+            offset += consumed
+            self._halve()
+
+    def _store(self, arrays: Mapping[str, np.ndarray], picks: np.ndarray) -> None:
+        n = picks.size
+        for name, column in self._data.items():
+            if name in arrays:
+                column[self.size : self.size + n] = arrays[name][picks]
+            else:
+                column[self.size : self.size + n] = np.nan
+        self.size += n
+
+    def _halve(self) -> None:
+        kept = (self.size + 1) // 2
+        for column in self._data.values():
+            column[:kept] = column[: self.size : 2]
+            column[kept:] = np.nan
+        self.size = kept
+        self.stride *= 2
+
+
+class DecimatingMatrix:
+    """Rows of varying length (e.g. ‖∂L/∂h_t‖ for each step), right-aligned, NaN-padded.
+
+    Right alignment puts the last timestep in the last column, which is where the loss of
+    a many-to-one task enters, so variable-length phrases line up on what matters.
+    """
+
+    def __init__(self, capacity: int = 600) -> None:
+        self.capacity = int(capacity)
+        self.width = 0
+        self._rows = np.zeros((self.capacity, 0))
+        self._keys = np.zeros(self.capacity)  # the step of each row
+        self.size = 0
+        self.stride = 1
+        self.seen = 0
+
+    def __len__(self) -> int:
+        return self.size
+
+    @property
+    def matrix(self) -> np.ndarray:
+        """(rows, width) of the stored rows, oldest first."""
+        return self._rows[: self.size]
+
+    @property
+    def keys(self) -> np.ndarray:
+        return self._keys[: self.size]
+
+    def extend(self, keys: Sequence[float], rows: Sequence[np.ndarray]) -> None:
+        for key, row in zip(keys, rows, strict=True):
+            if self.seen % self.stride == 0:
+                if self.size == self.capacity:
+                    kept = (self.size + 1) // 2
+                    self._rows[:kept] = self._rows[: self.size : 2]
+                    self._keys[:kept] = self._keys[: self.size : 2]
+                    self.size = kept
+                    self.stride *= 2
+                    if self.seen % self.stride != 0:
+                        self.seen += 1
+                        continue
+                self._append(float(key), np.asarray(row, dtype=np.float64))
+            self.seen += 1
+
+    def _append(self, key: float, row: np.ndarray) -> None:
+        if row.size > self.width:
+            grown = np.full((self.capacity, row.size), np.nan)
+            grown[:, row.size - self.width :] = self._rows
+            self._rows, self.width = grown, row.size
+        self._rows[self.size, :] = np.nan
+        if row.size:
+            self._rows[self.size, self.width - row.size :] = row
+        self._keys[self.size] = key
+        self.size += 1

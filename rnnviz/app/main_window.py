@@ -1,0 +1,606 @@
+"""The main window: docks of panels around a training session, menus, shortcuts, status bar.
+
+It wires user actions to the session and redraws the panels on a timer; it holds no
+training logic. Every failure (worker exception, non-finite loss, bad corpus, corrupt
+checkpoint) becomes a sentence in a banner and the status bar, training pauses, and the
+current model and settings stay as they were.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections import deque
+from pathlib import Path
+
+from rnnviz.blas import limit_blas_threads
+from rnnviz.app.controls import FALLBACK_PRESET, ControlsPanel
+from rnnviz.app.export import write_metrics_csv
+from rnnviz.app.panels import ALL_PANELS
+from rnnviz.app.panels.base import DEFAULT_FONT_PT, Panel
+from rnnviz.app.panels.sampler import SamplerPanel
+from rnnviz.app.qt import Qt, QtCore, QtGui, QtWidgets
+from rnnviz.app.session import TrainingSession
+from rnnviz.training import DEFAULT_PRESET, ConfigError, TrainConfig, Trainer
+
+REDRAW_MS = 33  # ~30 frames a second
+STATUS_MS = 500
+STATE_VERSION = 3  # bump when the dock layout changes, so old saved layouts are ignored
+LARGE_FONT_PT = 13
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+class Banner(QtWidgets.QFrame):
+    """A message across the top of the window: visible without hiding the panels."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("banner")
+        row = QtWidgets.QHBoxLayout(self)
+        row.setContentsMargins(10, 6, 6, 6)
+        self.label = QtWidgets.QLabel()
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        row.addWidget(self.label, 1)
+        close = QtWidgets.QPushButton("Dismiss")
+        close.clicked.connect(self.hide)
+        row.addWidget(close)
+        self.hide()
+
+    def show_message(self, text: str, kind: str = "error") -> None:
+        colours = {"error": ("#FDECEA", "#B00020"), "warning": ("#FFF4E5", "#8A5300"),
+                   "info": ("#E8F4FD", "#0B4F8A")}
+        background, foreground = colours.get(kind, colours["info"])
+        self.setStyleSheet(f"#banner {{ background: {background}; border-bottom: 1px solid {foreground}; }}"
+                           f"#banner QLabel {{ color: {foreground}; font-weight: bold; }}")
+        self.label.setText(text)
+        self.show()
+
+
+class MainWindow(QtWidgets.QMainWindow):
+    """rnnviz's window; ``config`` or ``preset`` choose the first run (tests pass a config)."""
+
+    def __init__(self, config: TrainConfig | None = None, preset: str | None = None,
+                 settings: QtCore.QSettings | None = None, start: bool = True,
+                 restore_last_run: bool = True) -> None:
+        super().__init__()
+        limit_blas_threads()  # the worker's small matrix products run fastest on one BLAS thread
+        self.setWindowTitle("rnnviz — watch an RNN train")
+        self.settings = settings if settings is not None else QtCore.QSettings(
+            QtCore.QSettings.Format.IniFormat, QtCore.QSettings.Scope.UserScope, "rnnviz", "rnnviz")
+        self.last_problem = ""
+        self._rates: deque[tuple[float, int, int]] = deque(maxlen=16)
+
+        self.controls = ControlsPanel()
+        trainer, preset_name, problem = self._first_trainer(config, preset, restore_last_run)
+        self.session = TrainingSession(trainer, parent=self)
+        self.panels: list[Panel] = [cls() for cls in ALL_PANELS]
+        self.sampler = SamplerPanel(self._model_for_sampling)
+        self.panels.append(self.sampler)
+        self.docks: dict[str, QtWidgets.QDockWidget] = {}
+
+        self._build_banner()
+        self._build_actions()
+        self._build_menus()
+        self._build_toolbar()
+        self._build_docks()
+        self._build_status_bar()
+        self._connect()
+        self.controls.set_config(trainer.config, preset=preset_name)
+        self._font_pt = DEFAULT_FONT_PT
+        self._restore_settings()
+        self._apply_font(self._font_pt)
+
+        self.redraw_timer = QtCore.QTimer(self)
+        self.redraw_timer.setInterval(REDRAW_MS)
+        self.redraw_timer.timeout.connect(self.redraw)
+        self.redraw_timer.start()
+        self.status_timer = QtCore.QTimer(self)
+        self.status_timer.setInterval(STATUS_MS)
+        self.status_timer.timeout.connect(self._update_status)
+        self.status_timer.start()
+        self.frames_drawn = 0
+        self._closing_done = False
+        if problem:
+            self.show_problem(problem, kind="warning")
+        self.redraw()
+        if start:
+            self.session.start()
+        self._update_status()
+
+    # ------------------------------------------------------------ construction
+    def _first_trainer(self, config: TrainConfig | None, preset: str | None,
+                       restore_last_run: bool) -> tuple[Trainer, str, str]:
+        """The first run: explicit config, else explicit preset, else the last run, else default."""
+        problem = ""
+        candidates: list[tuple[TrainConfig, str]] = []
+        if config is not None:
+            candidates.append((config, preset or ""))
+        elif preset is not None:
+            chosen = self.controls.preset(preset)
+            if chosen is None:
+                raise ConfigError(f"unknown preset {preset!r}; choose one of "
+                                  f"{', '.join(p.name for p in self.controls.presets)}")
+            candidates.append((chosen.config, chosen.name))
+        elif restore_last_run:
+            saved = self.settings.value("run/config", "", type=str)
+            if saved:
+                try:
+                    candidates.append((TrainConfig.from_dict(json.loads(saved)),
+                                       self.settings.value("run/preset", "", type=str)))
+                except (ConfigError, ValueError, TypeError) as exc:
+                    problem = f"The last session's settings could not be used ({exc}); " \
+                              "starting the default preset instead."
+        default = self.controls.preset(DEFAULT_PRESET) or FALLBACK_PRESET
+        candidates.append((default.config, default.name))
+        candidates.append((FALLBACK_PRESET.config, FALLBACK_PRESET.name))
+        last_error: Exception | None = None
+        for index, (cfg, name) in enumerate(candidates):
+            try:
+                trainer = Trainer(cfg)
+            except Exception as exc:  # a missing corpus from last time must not stop the app
+                last_error = exc
+                if index == 0 and config is not None:
+                    raise
+                problem = _sentence(f"Could not start the {'last session' if index == 0 else name} "
+                                    f"settings: {exc}") + " Started the default preset instead."
+                continue
+            return trainer, name, problem
+        raise RuntimeError(f"no configuration could start: {last_error}")
+
+    def _build_banner(self) -> None:
+        self.banner = Banner()
+        bar = QtWidgets.QToolBar("Messages")
+        bar.setObjectName("banner-bar")
+        bar.setMovable(False)
+        bar.setFloatable(False)
+        bar.toggleViewAction().setVisible(False)
+        bar.addWidget(self.banner)
+        self.banner.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding,
+                                  QtWidgets.QSizePolicy.Policy.Preferred)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+        self.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
+        self.banner_bar = bar
+        bar.hide()
+        self.banner.installEventFilter(self)
+
+    def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
+        if watched is self.banner and event.type() == QtCore.QEvent.Type.Hide:
+            self.banner_bar.hide()
+        return super().eventFilter(watched, event)
+
+    def _action(self, text: str, slot, shortcut: str | QtGui.QKeySequence | None = None,
+                tip: str = "") -> QtGui.QAction:
+        action = QtGui.QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QtGui.QKeySequence(shortcut))
+        if tip:
+            action.setToolTip(tip)
+            action.setStatusTip(tip)
+        action.triggered.connect(slot)
+        self.addAction(action)  # shortcuts work even with the menu bar hidden
+        return action
+
+    def _build_actions(self) -> None:
+        keys = QtGui.QKeySequence.StandardKey
+        self.start_action = self._action("Start", self.toggle_running, "Space",
+                                         "Start or pause training (Space)")
+        self.step_action = self._action("Step one batch", self.step_once, "S",
+                                        "Train exactly one batch, then pause (S)")
+        self.reset_action = self._action("Reset", self.reset, "R",
+                                         "Start again from step 0 with the settings in the form (R)")
+        self.open_corpus_action = self._action("Open corpus…", self.open_corpus, keys.Open,
+                                               "Train the character model on a text file (Ctrl+O)")
+        self.save_action = self._action("Save checkpoint…", self.save_checkpoint, keys.Save,
+                                        "Save the model, optimizer and data position (Ctrl+S)")
+        self.load_action = self._action("Load checkpoint…", self.load_checkpoint, "Ctrl+L",
+                                        "Continue training from a saved checkpoint")
+        self.export_png_action = self._action("Export panels as PNG…", self.export_png, "Ctrl+E",
+                                              "Save every panel as an image")
+        self.export_csv_action = self._action("Export metrics as CSV…", self.export_csv, "Ctrl+Shift+E",
+                                              "Save every training metric as a table")
+        self.quit_action = self._action("Quit", self.close, "Ctrl+Q")
+        self.quit_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+        self.large_text_action = self._action("Large text (projector)", self._toggle_large_text, "Ctrl+=")
+        self.large_text_action.setCheckable(True)
+        self.default_layout_action = self._action("Restore default layout", self.restore_default_layout)
+
+    def _build_menus(self) -> None:
+        menu = self.menuBar().addMenu("&File")
+        for action in (self.open_corpus_action, None, self.save_action, self.load_action, None,
+                       self.export_png_action, self.export_csv_action, None, self.quit_action):
+            menu.addSeparator() if action is None else menu.addAction(action)
+        menu = self.menuBar().addMenu("&Training")
+        for action in (self.start_action, self.step_action, self.reset_action):
+            menu.addAction(action)
+        self.view_menu = self.menuBar().addMenu("&View")
+        self.view_menu.addAction(self.large_text_action)
+        self.view_menu.addAction(self.default_layout_action)
+        self.view_menu.addSeparator()
+
+    def _build_toolbar(self) -> None:
+        bar = QtWidgets.QToolBar("Training")
+        bar.setObjectName("training-bar")
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        bar.setMovable(False)
+        for action in (self.start_action, self.step_action, self.reset_action):
+            bar.addAction(action)
+        bar.addSeparator()
+        bar.addWidget(QtWidgets.QLabel(" Preset "))
+        bar.addWidget(self.controls.preset_combo)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+        self.training_bar = bar
+
+    def _build_docks(self) -> None:
+        self.setDockNestingEnabled(True)
+        self.setCorner(Qt.Corner.TopLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        controls = self._dock("Settings", "controls", self.controls)
+        by_key = {panel.key: self._dock(panel.title, panel.key, panel.widget) for panel in self.panels}
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, controls)
+        for dock in by_key.values():
+            self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        self.restore_default_layout()
+
+    def _dock(self, title: str, key: str, widget: QtWidgets.QWidget) -> QtWidgets.QDockWidget:
+        dock = QtWidgets.QDockWidget(title, self)
+        dock.setObjectName(f"dock-{key}")
+        dock.setWidget(widget)
+        dock.setFeatures(QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetFloatable
+                         | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        self.docks[key] = dock
+        self.view_menu.addAction(dock.toggleViewAction())
+        return dock
+
+    def restore_default_layout(self) -> None:
+        """Settings on the left; loss, norms, spectrum on top; hidden, flow, task below."""
+        d = self.docks
+        for dock in d.values():
+            dock.setFloating(False)
+            dock.show()
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, d["controls"])
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, d["loss"])
+        horizontal, vertical = Qt.Orientation.Horizontal, Qt.Orientation.Vertical
+        self.splitDockWidget(d["loss"], d["gradients"], horizontal)
+        self.splitDockWidget(d["gradients"], d["spectrum"], horizontal)
+        self.splitDockWidget(d["loss"], d["hidden"], vertical)
+        self.splitDockWidget(d["gradients"], d["flow"], vertical)
+        self.splitDockWidget(d["spectrum"], d["task"], vertical)
+        self.tabifyDockWidget(d["task"], d["sampler"])
+        d["task"].raise_()
+        width = max(self.width(), 1280)
+        side = min(320, width // 4)
+        column = (width - side) // 3
+        self.resizeDocks([d["controls"], d["loss"], d["gradients"], d["spectrum"]],
+                         [side, column, column, column], horizontal)
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.state_label = QtWidgets.QLabel()
+        self.step_label = QtWidgets.QLabel()
+        self.rate_label = QtWidgets.QLabel()
+        self.tokens_label = QtWidgets.QLabel()
+        self.elapsed_label = QtWidgets.QLabel()
+        for label in (self.state_label, self.step_label, self.rate_label, self.tokens_label,
+                      self.elapsed_label):
+            label.setContentsMargins(8, 0, 8, 0)
+            bar.addPermanentWidget(label)
+
+    def _connect(self) -> None:
+        s = self.session
+        s.failed.connect(self._worker_failed)
+        s.diverged.connect(self._diverged)
+        s.running_changed.connect(self._running_changed)
+        s.run_replaced.connect(self._run_replaced)
+        c = self.controls
+        c.live_changed.connect(self._apply_live)
+        c.preset_chosen.connect(self.choose_preset)
+        c.reset_requested.connect(self.reset)
+        c.open_corpus_requested.connect(self.open_corpus)
+        self._running_changed(s.running)
+
+    # ---------------------------------------------------------------- settings
+    def _restore_settings(self) -> None:
+        s = self.settings
+        geometry = s.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(self._default_size())
+            self.restore_default_layout()
+        state = s.value("window/state")
+        if state is not None:
+            self.restoreState(state, STATE_VERSION)
+        if s.value("view/large_text", False, type=bool):
+            self._font_pt = LARGE_FONT_PT
+            self.large_text_action.setChecked(True)
+        loss_panel = self.panel("loss")
+        loss_panel.log_y.setChecked(s.value("loss/log_y", False, type=bool))
+        self.sampler.seed.setText(s.value("sampler/seed", self.sampler.seed.text(), type=str))
+        self.sampler.temperature.setValue(s.value("sampler/temperature", 0.8, type=float))
+        self.sampler.length.setValue(s.value("sampler/length", 300, type=int))
+        self.sampler.live.setChecked(s.value("sampler/live", False, type=bool))
+        self.sampler.live_every.setValue(s.value("sampler/live_every", 500, type=int))
+
+    def _save_settings(self) -> None:
+        s = self.settings
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/state", self.saveState(STATE_VERSION))
+        s.setValue("run/config", json.dumps(self.session.trainer.config.to_dict()))
+        s.setValue("run/preset", self.controls.current_preset)
+        s.setValue("view/large_text", self._font_pt == LARGE_FONT_PT)
+        s.setValue("loss/log_y", self.panel("loss").log_y.isChecked())
+        s.setValue("sampler/seed", self.sampler.seed.text())
+        s.setValue("sampler/temperature", self.sampler.temperature.value())
+        s.setValue("sampler/length", self.sampler.length.value())
+        s.setValue("sampler/live", self.sampler.live.isChecked())
+        s.setValue("sampler/live_every", self.sampler.live_every.value())
+        s.sync()
+
+    def _default_size(self) -> QtCore.QSize:
+        screen = QtGui.QGuiApplication.primaryScreen()
+        if screen is None:
+            return QtCore.QSize(1280, 800)
+        available = screen.availableGeometry()
+        return QtCore.QSize(min(1600, int(available.width() * 0.92)),
+                            min(1000, int(available.height() * 0.92)))
+
+    def _toggle_large_text(self, on: bool) -> None:
+        self._apply_font(LARGE_FONT_PT if on else DEFAULT_FONT_PT)
+
+    def _apply_font(self, font_pt: int) -> None:
+        self._font_pt = font_pt
+        font = QtGui.QFont(self.font())
+        font.setPointSize(font_pt)
+        self.setFont(font)
+        for panel in self.panels:
+            panel.set_font_size(font_pt)
+        for panel in self.panels:
+            panel._version = -1  # redraw with the new sizes
+
+    # ---------------------------------------------------------------- panels
+    def panel(self, key: str) -> Panel:
+        return next(p for p in self.panels if p.key == key)
+
+    def redraw(self) -> None:
+        """Feed the current RunData to every visible panel that has something new."""
+        data = self.session.data
+        for panel in self.panels:
+            if panel.widget.isVisible() or panel._data is not data:
+                try:
+                    panel.update(data)
+                except Exception as exc:  # a drawing bug must not take training down with it
+                    self.redraw_timer.stop()
+                    self.show_problem(f"The {panel.title} panel failed to draw: {type(exc).__name__}: "
+                                      f"{exc}. Drawing has stopped; training continues.")
+                    raise
+        self.frames_drawn += 1
+
+    def _update_status(self) -> None:
+        data = self.session.data
+        now = time.monotonic()
+        latest = data.latest
+        step = latest.step if latest else 0
+        tokens = latest.tokens_seen if latest else 0
+        self._rates.append((now, step, tokens))
+        first = next((r for r in self._rates if now - r[0] <= 2.5), self._rates[0])
+        span = now - first[0]
+        steps_rate = (step - first[1]) / span if span > 0.2 else 0.0
+        tokens_rate = (tokens - first[2]) / span if span > 0.2 else 0.0
+        if self.session.running:
+            self.state_label.setText("● training")
+            self.state_label.setStyleSheet("color: #007A4D; font-weight: bold")
+        elif latest is not None and not latest.finite:
+            self.state_label.setText("■ paused: loss non-finite")
+            self.state_label.setStyleSheet("color: #B00020; font-weight: bold")
+        else:
+            self.state_label.setText("❚❚ paused")
+            self.state_label.setStyleSheet("color: #8A5300; font-weight: bold")
+        self.step_label.setText(f"step {step:,}")
+        self.rate_label.setText(f"{steps_rate:,.0f} steps/s")
+        self.tokens_label.setText(f"{tokens_rate:,.0f} {data.token_word}/s")
+        elapsed = latest.elapsed_s if latest else 0.0
+        minutes, seconds = divmod(int(elapsed), 60)
+        hours, minutes = divmod(minutes, 60)
+        self.elapsed_label.setText(f"trained {hours}:{minutes:02d}:{seconds:02d}")
+        lr = f"lr {latest.lr:.3g}" if latest else ""
+        self.elapsed_label.setToolTip(f"Training time, pauses excluded. {lr}")
+
+    # ---------------------------------------------------------------- messages
+    def show_problem(self, message: str, kind: str = "error", details: str = "") -> None:
+        """A sentence in the banner and the status bar; details (a traceback) go to stderr."""
+        self.last_problem = message
+        self.banner.show_message(message, kind)
+        self.banner_bar.show()
+        self.statusBar().showMessage(message, 15_000)
+        if details:
+            print(details, file=sys.stderr)
+
+    def _worker_failed(self, message: str, details: str) -> None:
+        self.show_problem(f"Training stopped with an error: {message}. Training is paused; the model "
+                          "and settings are kept. Press Start to try again.", details=details)
+
+    def _diverged(self, step: int) -> None:
+        latest = self.session.data.latest
+        lr = f" (learning rate {latest.lr:.3g})" if latest is not None else ""
+        self.show_problem(f"The loss became non-finite at step {step:,}{lr}. The parameters from before "
+                          "that step are kept and training is paused. Lower the learning rate or turn "
+                          "on clipping, then press Start.")
+
+    def _running_changed(self, running: bool) -> None:
+        self.start_action.setText("Pause" if running else "Start")
+        self._update_status()
+
+    def _run_replaced(self) -> None:
+        self._rates.clear()
+        self.redraw()
+
+    # ----------------------------------------------------------------- actions
+    def toggle_running(self) -> None:
+        if not self.session.running:
+            self.banner.hide()
+        self.session.toggle()
+
+    def step_once(self) -> None:
+        self.session.step_once()
+
+    def _apply_live(self, changes: dict) -> None:
+        try:
+            self.session.update_live(**changes)
+        except ConfigError as exc:
+            self.show_problem(_sentence(str(exc)), kind="warning")
+            return
+        names = ", ".join(f"{k.replace('_', ' ')} = {v}" for k, v in changes.items())
+        self.statusBar().showMessage(f"Applied live: {names}", 5000)
+
+    def reset(self) -> None:
+        """Step 0 again with the form's settings (the same seed gives the same start)."""
+        try:
+            config = self.controls.form_config()
+        except ConfigError as exc:
+            self.show_problem(_sentence(str(exc)) + " Nothing was reset.", kind="warning")
+            return
+        self._start_new_run(config, self.controls.current_preset, "Reset")
+
+    def choose_preset(self, name: str) -> None:
+        preset = self.controls.preset(name)
+        if preset is None:
+            self.show_problem(f"Unknown preset {name!r}.", kind="warning")
+            return
+        if self._start_new_run(preset.config, name, f"Loading the {preset.title} preset"):
+            self.session.start()
+
+    def _start_new_run(self, config: TrainConfig, preset: str, what: str) -> bool:
+        previous = self.session.trainer.config
+        try:
+            self.session.reset(config)
+        except Exception as exc:  # bad corpus, bad settings, out of memory: keep the old run
+            self.session.pause()
+            self.controls.set_config(previous)
+            self.show_problem(f"{what} failed: {_sentence(str(exc))} The previous run is kept, paused.")
+            return False
+        self.banner.hide()
+        self.controls.set_config(config, preset=preset or None)
+        self.statusBar().showMessage(f"{what}: step 0, seed {config.seed}", 5000)
+        return True
+
+    def open_corpus(self, path: str | None = None) -> bool:
+        if not path:
+            path, _ = QtWidgets.QFileDialog.getOpenFileName(
+                self, "Open a text file to train on", str(Path.home()), "Text files (*.txt);;All files (*)")
+            if not path:
+                return False
+        config = self.session.trainer.config
+        try:
+            config = config.replace(task="charlm", corpus=str(path))
+        except ConfigError as exc:
+            self.show_problem(_sentence(str(exc)), kind="warning")
+            return False
+        return self._start_new_run(config, "", f"Opening {Path(path).name}")
+
+    def save_checkpoint(self, path: str | None = None) -> Path | None:
+        if not path:
+            path, _ = QtWidgets.QFileDialog.getSaveFileName(
+                self, "Save checkpoint", str(Path.home() / "rnnviz-checkpoint.npz"),
+                "rnnviz checkpoints (*.npz)")
+            if not path:
+                return None
+        try:
+            saved = self.session.save_checkpoint(path)
+        except Exception as exc:
+            self.show_problem(f"Could not save the checkpoint: {_sentence(str(exc))}")
+            return None
+        self.statusBar().showMessage(f"Saved checkpoint {saved} at step {self.session.data.step:,}", 8000)
+        return saved
+
+    def load_checkpoint(self, path: str | None = None) -> bool:
+        if not path:
+            path, _ = QtWidgets.QFileDialog.getOpenFileName(
+                self, "Load checkpoint", str(Path.home()), "rnnviz checkpoints (*.npz);;All files (*)")
+            if not path:
+                return False
+        was_running = self.session.running
+        try:
+            self.session.load_checkpoint(path)
+        except Exception as exc:  # CheckpointError, TaskError (corpus moved), anything else
+            self.session.pause()
+            self.show_problem(f"Could not load the checkpoint: {_sentence(str(exc))} The current run is "
+                              "kept, paused.")
+            return False
+        self.banner.hide()
+        self.controls.set_config(self.session.trainer.config)
+        if was_running:
+            self.session.start()
+        self.statusBar().showMessage(f"Loaded {Path(path).name}: continuing from step "
+                                     f"{self.session.trainer.step_count:,}", 8000)
+        return True
+
+    def export_png(self, folder: str | None = None) -> list[Path]:
+        if not folder:
+            folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Export panels as PNG into",
+                                                                str(Path.home()))
+            if not folder:
+                return []
+        target = Path(folder)
+        written: list[Path] = []
+        try:
+            target.mkdir(parents=True, exist_ok=True)
+            self.redraw()
+            for key, dock in self.docks.items():
+                if key == "controls" or dock.width() < 2 or dock.height() < 2:
+                    continue
+                path = target / f"rnnviz-{key}.png"
+                if not dock.grab().save(str(path)):
+                    raise OSError(f"cannot write {path}")
+                written.append(path)
+            path = target / "rnnviz-window.png"
+            if not self.grab().save(str(path)):
+                raise OSError(f"cannot write {path}")
+            written.append(path)
+        except OSError as exc:
+            self.show_problem(f"Export failed: {_sentence(str(exc))}")
+            return written
+        self.statusBar().showMessage(f"Exported {len(written)} images to {target}", 8000)
+        return written
+
+    def export_csv(self, path: str | None = None) -> Path | None:
+        if not path:
+            path, _ = QtWidgets.QFileDialog.getSaveFileName(
+                self, "Export metrics", str(Path.home() / "rnnviz-metrics.csv"), "CSV (*.csv)")
+            if not path:
+                return None
+        try:
+            written = write_metrics_csv(self.session.data, path)
+        except OSError as exc:
+            self.show_problem(f"Export failed: cannot write {path}: {exc.strerror or exc}.")
+            return None
+        self.statusBar().showMessage(f"Exported metrics to {written}", 8000)
+        return written
+
+    def _model_for_sampling(self):
+        if not self.session.data.task.can_sample:
+            return None
+        model, vocab, step, seed = self.session.model_for_sampling()
+        return (model, vocab, step, seed) if vocab is not None else None
+
+    # ------------------------------------------------------------------ closing
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:
+        if not self._closing_done:
+            self._closing_done = True
+            self.redraw_timer.stop()
+            self.status_timer.stop()
+            self.sampler.stop()
+            try:
+                self._save_settings()
+            finally:
+                self.session.shutdown()
+        super().closeEvent(event)

@@ -1,0 +1,126 @@
+"""What every panel shares: a widget with a one-line live summary, colours, readable axes.
+
+A panel is a plain Python object owning ``widget``; its only input is ``update(data)``
+with the current :class:`~rnnviz.app.run_data.RunData`. (It is not a QWidget subclass, so
+its ``update`` never shadows ``QWidget.update``.)
+"""
+
+from __future__ import annotations
+
+import math
+
+from rnnviz.app.qt import QtGui, QtWidgets, pg
+from rnnviz.app.run_data import RunData
+
+# Okabe-Ito: distinguishable with the common colour-vision deficiencies and on projectors.
+BLACK = "#000000"
+ORANGE = "#E69F00"
+SKY = "#56B4E9"
+GREEN = "#009E73"
+YELLOW = "#F0E442"
+BLUE = "#0072B2"
+VERMILION = "#D55E00"
+PURPLE = "#CC79A7"
+GREY = "#7F7F7F"
+PARAM_COLOURS = {"W_xh": ORANGE, "W_hh": BLUE, "W_hy": GREEN, "b_h": PURPLE, "b_y": SKY}
+
+DEFAULT_FONT_PT = 10
+
+
+def pen(colour: str, width: float = 1, dashed: bool = False, alpha: int = 255) -> QtGui.QPen:
+    qcolour = QtGui.QColor(colour)
+    qcolour.setAlpha(alpha)
+    p = pg.mkPen(qcolour, width=width)
+    if dashed:
+        p.setStyle(pg.QtCore.Qt.PenStyle.DashLine)
+    p.setCosmetic(True)
+    return p
+
+
+def fmt(value: float, digits: int = 3) -> str:
+    """Compact, exact-enough numbers for labels: 0.00123 → 1.23e-3, 1234.5 → 1.23e+3."""
+    if value is None or not math.isfinite(value):
+        return "—" if value is None or math.isnan(value) else ("∞" if value > 0 else "−∞")
+    if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e4):
+        mantissa, exponent = f"{value:.{digits - 1}e}".split("e")
+        return f"{mantissa}e{int(exponent)}"
+    return f"{value:.{digits}g}"
+
+
+def style_plot(plot: pg.PlotItem, font_pt: int) -> None:
+    """Tick and label fonts big enough to read from the back of a classroom."""
+    tick_font = QtGui.QFont()
+    tick_font.setPointSize(max(font_pt - 1, 7))
+    for name in ("left", "bottom", "right", "top"):
+        axis = plot.getAxis(name)
+        axis.setStyle(tickFont=tick_font, tickTextOffset=4)
+        axis.setTextPen("#202020")
+        axis.labelStyle["font-size"] = f"{font_pt}pt"
+        axis._updateLabel()
+    if plot.legend is not None:
+        plot.legend.setLabelTextSize(f"{max(font_pt - 1, 7)}pt")
+
+
+def new_plot(x_label: str, y_label: str) -> pg.PlotItem:
+    """A PlotItem with labelled axes, a light grid and the fast-drawing options."""
+    plot = pg.PlotItem()
+    plot.setLabel("bottom", x_label)
+    plot.setLabel("left", y_label)
+    plot.showGrid(x=True, y=True, alpha=0.15)
+    plot.setDownsampling(auto=True, mode="peak")
+    plot.setClipToView(True)
+    plot.hideButtons()
+    plot.setMenuEnabled(True)
+    return plot
+
+
+class Panel:
+    """A titled view of the run; subclasses build their widgets and implement ``update``."""
+
+    title = ""
+    key = ""  # file and settings name, e.g. "loss"
+
+    def __init__(self) -> None:
+        self.widget = QtWidgets.QWidget()
+        self.widget.setObjectName(f"panel-{self.key}")
+        self.layout = QtWidgets.QVBoxLayout(self.widget)
+        self.layout.setContentsMargins(6, 4, 6, 4)
+        self.layout.setSpacing(4)
+        self.summary = QtWidgets.QLabel()
+        self.summary.setWordWrap(True)
+        self.summary.setTextFormat(pg.QtCore.Qt.TextFormat.RichText)
+        self.summary.setMinimumHeight(1)
+        self.layout.addWidget(self.summary)
+        self.plots: list[pg.PlotItem] = []
+        self._data: RunData | None = None
+        self._version = -1
+        self._font_pt = DEFAULT_FONT_PT
+
+    def needs_redraw(self, data: RunData) -> bool:
+        """True once per new batch (or a new run); also notes that the redraw happened."""
+        fresh_run = data is not self._data
+        if not fresh_run and data.version == self._version:
+            return False
+        if fresh_run:
+            self._data = data
+            self.start_run(data)
+        self._version = data.version
+        return True
+
+    def start_run(self, data: RunData) -> None:
+        """A new trainer (reset, checkpoint): forget the old run's items and state."""
+
+    def update(self, data: RunData) -> None:
+        raise NotImplementedError
+
+    def set_summary(self, html: str) -> None:
+        if html != self.summary.text():
+            self.summary.setText(html)
+
+    def set_font_size(self, font_pt: int) -> None:
+        self._font_pt = font_pt
+        font = QtGui.QFont(self.widget.font())
+        font.setPointSize(font_pt + 1)
+        self.summary.setFont(font)
+        for plot in self.plots:
+            style_plot(plot, font_pt)

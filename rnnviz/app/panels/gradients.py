@@ -1,0 +1,131 @@
+"""Gradient norms per parameter and overall, before and after clipping, on a log axis.
+
+The clip threshold is a line; steps where clipping fired are marked on the global-norm
+curve, and the summary says on what fraction of steps it fired (overall and recently).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from rnnviz.app.panels.base import (
+    BLACK,
+    GREY,
+    PARAM_COLOURS,
+    VERMILION,
+    Panel,
+    fmt,
+    new_plot,
+    pen,
+)
+from rnnviz.app.qt import QtWidgets, pg
+from rnnviz.app.run_data import RECENT_WINDOW, RunData
+from rnnviz.core.rnn import PARAM_NAMES
+
+MAX_CLIP_MARKS = 1500  # markers are drawn one by one; more than this would slow every frame
+
+
+class GradientNormsPanel(Panel):
+    title = "Gradient norms"
+    key = "gradients"
+
+    def __init__(self) -> None:
+        super().__init__()
+        options = QtWidgets.QHBoxLayout()
+        self.show_params_after = QtWidgets.QCheckBox("per parameter after clipping")
+        self.show_params_after.setToolTip("Also draw each parameter's gradient norm after clipping "
+                                          "(dashed)")
+        self.show_params_after.toggled.connect(self._toggle_after)
+        options.addWidget(self.show_params_after)
+        options.addStretch(1)
+        self.layout.addLayout(options)
+
+        self.view = pg.GraphicsLayoutWidget()
+        self.plot = new_plot("training step", "gradient norm ‖g‖")
+        self.plot.setLogMode(y=True)
+        self.view.addItem(self.plot)
+        self.layout.addWidget(self.view, 1)
+        self.plots.append(self.plot)
+        self.plot.addLegend(offset=(-8, 8), labelTextColor=BLACK, brush=(255, 255, 255, 200), colCount=2)
+        self.before: dict[str, pg.PlotDataItem] = {}
+        self.after: dict[str, pg.PlotDataItem] = {}
+        for name in PARAM_NAMES:
+            self.before[name] = self.plot.plot(pen=pen(PARAM_COLOURS[name], 1), name=name, connect="finite")
+        for name in PARAM_NAMES:
+            curve = self.plot.plot(pen=pen(PARAM_COLOURS[name], 1, dashed=True), connect="finite")
+            curve.hide()
+            self.after[name] = curve
+        self.global_before = self.plot.plot(pen=pen(BLACK, 2), name="global, before clipping",
+                                            connect="finite")
+        self.global_after = self.plot.plot(pen=pen(GREY, 2, dashed=True), name="global, after clipping",
+                                           connect="finite")
+        self.clip_marks = self.plot.plot(pen=None, symbol="t", symbolSize=7, symbolPen=None,
+                                         symbolBrush=VERMILION, name="clipping fired")
+        self.threshold = pg.InfiniteLine(angle=0, pen=pen(VERMILION, 1, dashed=True), movable=False,
+                                         label="clip threshold",
+                                         labelOpts={"position": 0.02, "color": VERMILION,
+                                                    "anchors": [(0, 1), (0, 1)]})
+        self.plot.addItem(self.threshold, ignoreBounds=True)
+        self._threshold_key: tuple = ()
+
+    def start_run(self, data: RunData) -> None:
+        self._threshold_key = ()
+        for curve in (*self.before.values(), *self.after.values(), self.global_before,
+                      self.global_after, self.clip_marks):
+            curve.setData([], [])
+
+    def _toggle_after(self, on: bool) -> None:
+        for curve in self.after.values():
+            curve.setVisible(on)
+        if self._data is not None:
+            self._version = -1
+            self.update(self._data)
+
+    def update(self, data: RunData) -> None:
+        if not self.needs_redraw(data) or data.latest is None:
+            return
+        steps = data.steps
+        x = steps.column("step")
+        for name in PARAM_NAMES:
+            self.before[name].setData(x, steps.column(f"grad_before.{name}"))
+            if self.show_params_after.isChecked():
+                self.after[name].setData(x, steps.column(f"grad_after.{name}"))
+        self.global_before.setData(x, steps.column("global_before"))
+        self.global_after.setData(x, steps.column("global_after"))
+        clipped = np.flatnonzero(steps.column("clipped") > 0.5)
+        if clipped.size > MAX_CLIP_MARKS:
+            clipped = clipped[:: math.ceil(clipped.size / MAX_CLIP_MARKS)]
+        self.clip_marks.setData(x[clipped], steps.column("global_before")[clipped])
+        report = data.latest
+        self._place_threshold(report.clip_mode, report.clip_value)
+
+        parts = [f"global ‖g‖ <b>{fmt(report.global_norm_before)}</b>"]
+        if report.clip_mode == "norm":
+            parts[0] += f" → <b>{fmt(report.global_norm_after)}</b> after clipping"
+            rule = f"clip to norm {fmt(report.clip_value)}"
+        elif report.clip_mode == "value":
+            parts[0] += f" → <b>{fmt(report.global_norm_after)}</b> after clipping"
+            rule = f"clip each element to ±{fmt(report.clip_value)} (no norm threshold)"
+        else:
+            rule = "no clipping"
+        parts.append(rule)
+        if report.clip_mode != "none":
+            colour = VERMILION if data.recent_clipped_fraction > 0.5 else "#202020"
+            parts.append(f"fired on <b style='color:{colour}'>{data.clipped_fraction:.0%}</b> of steps "
+                         f"({data.recent_clipped_fraction:.0%} of the last "
+                         f"{min(RECENT_WINDOW, len(data.recent_clipped))})")
+        self.set_summary(" · ".join(parts))
+
+    def _place_threshold(self, mode: str, value: float) -> None:
+        key = (mode, value)
+        if key == self._threshold_key:
+            return
+        self._threshold_key = key
+        if mode == "norm" and value > 0 and math.isfinite(value):
+            self.threshold.setPos(math.log10(value))  # the axis is in log10 units
+            self.threshold.label.setFormat(f"clip threshold {fmt(value)}")
+            self.threshold.show()
+        else:
+            self.threshold.hide()

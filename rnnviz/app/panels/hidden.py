@@ -1,0 +1,218 @@
+"""Hidden state: units × timesteps of sequence 0 of the current batch, with its inputs.
+
+Colour levels are fixed by the activation's range (tanh [-1, 1], sigmoid [0, 1], relu
+[0, a round number that only changes in steps]), so a colour means the same value from one
+frame to the next. Raw unit order is hard to read (the ecco lesson), so units can be sorted
+by their running mean or placed next to units that behave alike.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+
+import numpy as np
+
+from rnnviz.app.panels.base import GREY, VERMILION, Panel, fmt, new_plot
+from rnnviz.app.qt import QtCore, QtWidgets, pg
+from rnnviz.app.run_data import RunData
+
+ORDERINGS = ("unit number", "mean activation", "similar units together")
+REORDER_SECONDS = 1.0  # sorted orders change at most this often, so rows do not flicker
+VISIBLE_TOKENS = {" ": "␣", "\n": "⏎", "\t": "⇥", "\r": "␍"}
+
+
+def token_label(token: str) -> str:
+    return "".join(VISIBLE_TOKENS.get(ch, ch) for ch in token) if token else "·"
+
+
+def activation_levels(activation: str, recent_max: float) -> tuple[float, float]:
+    """Fixed colour levels for an activation's output range."""
+    if activation == "tanh":
+        return -1.0, 1.0
+    if activation == "sigmoid":
+        return 0.0, 1.0
+    # relu is unbounded: the smallest of 1, 2, 5, 10, 20, ... above what the units reach.
+    top = 1.0
+    while top < recent_max and top < 1e12:
+        top *= 2.5 if str(int(top))[0] == "2" else 2.0
+    return 0.0, top
+
+
+def similarity_order(history: list[np.ndarray]) -> np.ndarray:
+    """Units ordered by angle in the plane of the top two principal components.
+
+    Units that rise and fall together get similar angles and end up next to each other,
+    anti-correlated ones end up far apart; a 1-D ordering that is cheap (SVD of a few
+    hundred timesteps) and stable from one second to the next.
+    """
+    stacked = np.concatenate(history, axis=0)  # (timesteps, units)
+    centred = stacked - stacked.mean(axis=0)
+    if stacked.shape[0] < 2 or not np.isfinite(centred).all() or not centred.any():
+        return np.arange(stacked.shape[1])
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    first = vt[0]
+    second = vt[1] if vt.shape[0] > 1 else np.zeros_like(first)
+    return np.argsort(np.arctan2(second, first), kind="stable")
+
+
+class HiddenStatePanel(Panel):
+    title = "Hidden state"
+    key = "hidden"
+
+    def __init__(self) -> None:
+        super().__init__()
+        options = QtWidgets.QHBoxLayout()
+        options.addWidget(QtWidgets.QLabel("Order units by"))
+        self.ordering = QtWidgets.QComboBox()
+        self.ordering.addItems(ORDERINGS)
+        self.ordering.setToolTip("Sorting puts units with similar behaviour next to each other, "
+                                 "so patterns over time become visible")
+        self.ordering.currentIndexChanged.connect(self._ordering_changed)
+        options.addWidget(self.ordering)
+        options.addStretch(1)
+        self.layout.addLayout(options)
+
+        self.view = pg.GraphicsLayoutWidget()
+        self.plot = new_plot("input at each timestep", "hidden unit")
+        self.plot.invertY(True)
+        self.plot.setClipToView(False)
+        self.plot.showGrid(x=False, y=False)
+        self.view.addItem(self.plot)
+        self.plots.append(self.plot)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.plot.addItem(self.image)
+        self.colour_bar = pg.ColorBarItem(values=(-1, 1), colorMap="CET-D1", interactive=False,
+                                          label="activation h", width=16, colorMapMenu=False)
+        self.colour_bar.setImageItem(self.image, insert_in=self.plot)
+        self.layout.addWidget(self.view, 1)
+        self.hover = QtWidgets.QLabel("Point at a cell to read its timestep, input, unit and value.")
+        self.hover.setStyleSheet(f"color: {GREY}")
+        self.layout.addWidget(self.hover)
+        self.view.scene().sigMouseMoved.connect(self._mouse_moved)
+
+        self._hidden: np.ndarray | None = None
+        self._tokens: tuple[str, ...] = ()
+        self._order: np.ndarray | None = None
+        self._mean = None
+        self._recent: deque[np.ndarray] = deque(maxlen=12)
+        self._ordered_at = 0.0
+        self._shape: tuple[int, int] | None = None
+        self._levels = (-1.0, 1.0)
+        self._activation = ""
+        self._hover_cell: tuple[int, int] | None = None
+        self._tick_key: tuple = ()
+        self._recent_max = 1.0
+
+    def start_run(self, data: RunData) -> None:
+        self._hidden, self._order, self._mean, self._shape = None, None, None, None
+        self._recent.clear()
+        self._activation = ""
+        self._tick_key = ()
+        self._recent_max = 1.0
+        self.image.clear()
+
+    def _ordering_changed(self) -> None:
+        self._ordered_at = 0.0
+        if self._data is not None and self._hidden is not None:
+            self._version = -1  # redraw now
+            self.update(self._data)
+
+    # ------------------------------------------------------------------ drawing
+    def update(self, data: RunData) -> None:
+        if not self.needs_redraw(data) or data.latest is None:
+            return
+        report = data.latest
+        hidden = np.asarray(report.hidden)  # (T, H)
+        if hidden.ndim != 2 or hidden.size == 0:
+            return
+        self._hidden, self._tokens = hidden, report.input_tokens
+        steps, units = hidden.shape
+        finite = hidden[np.isfinite(hidden)]
+        if finite.size:
+            self._recent_max = max(0.98 * self._recent_max, float(np.percentile(finite, 99)))
+        if self._shape is None or self._shape[1] != units:
+            self._order = np.arange(units)
+            self._mean = None
+            self._recent.clear()
+        self._update_order(hidden)
+        self._set_levels(report.activation)
+        self.image.setImage(hidden.T[self._order], levels=self._levels, autoLevels=False)
+        if self._shape != hidden.shape:
+            self._shape = hidden.shape
+            self.image.setRect(QtCore.QRectF(0, 0, steps, units))
+            self.plot.setRange(xRange=(0, steps), yRange=(0, units), padding=0)
+            self.plot.setLimits(xMin=0, xMax=steps, yMin=0, yMax=units)
+        self._set_time_ticks()
+        self._refresh_hover()
+        sat = report.saturation
+        what = "dead (h = 0)" if report.activation == "relu" else "saturated (f′ ≈ 0)"
+        colour = VERMILION if sat > 0.5 else "#202020"
+        self.set_summary(f"<b>{units} units × {steps} timesteps</b>, sequence 0 of the batch at step "
+                         f"{report.step:,} · <b style='color:{colour}'>{sat:.1%}</b> of activations "
+                         f"{what}")
+
+    def _set_levels(self, activation: str) -> None:
+        levels = activation_levels(activation, self._recent_max)
+        if activation != self._activation or levels != self._levels:
+            self._activation, self._levels = activation, levels
+            self.colour_bar.setColorMap({"tanh": "CET-D1", "sigmoid": "viridis"}.get(activation, "inferno"))
+            self.colour_bar.setLevels(levels)
+
+    def _update_order(self, hidden: np.ndarray) -> None:
+        mean = hidden.mean(axis=0)
+        self._mean = mean if self._mean is None else 0.9 * self._mean + 0.1 * mean
+        self._recent.append(hidden)
+        choice = self.ordering.currentIndex()
+        now = time.monotonic()
+        if choice == 0:
+            self._order = np.arange(hidden.shape[1])
+        elif now - self._ordered_at >= REORDER_SECONDS or self._order is None:
+            self._ordered_at = now
+            if choice == 1:
+                self._order = np.argsort(-self._mean, kind="stable")
+            else:
+                self._order = similarity_order(list(self._recent))
+
+    def _set_time_ticks(self) -> None:
+        """Input tokens under the time axis; every k-th one if they would overlap."""
+        labels = [token_label(t) for t in self._tokens]
+        if not labels:
+            return
+        width_px = max(self.plot.vb.width(), 50.0)
+        char_px = 0.75 * self._font_pt * 1.4
+        longest = max(len(label) for label in labels)
+        every = max(1, math.ceil(len(labels) * (longest + 1) * char_px / width_px))
+        key = (tuple(labels), every)
+        if key == self._tick_key:
+            return
+        self._tick_key = key
+        major = [(t + 0.5, labels[t]) for t in range(0, len(labels), every)]
+        self.plot.getAxis("bottom").setTicks([major, []])
+
+    # ------------------------------------------------------------------- hover
+    def _mouse_moved(self, scene_pos) -> None:
+        if self._hidden is None or not self.plot.sceneBoundingRect().contains(scene_pos):
+            self._hover_cell = None
+        else:
+            point = self.plot.vb.mapSceneToView(scene_pos)
+            t, row = math.floor(point.x()), math.floor(point.y())
+            steps, units = self._hidden.shape
+            self._hover_cell = (t, row) if 0 <= t < steps and 0 <= row < units else None
+        self._refresh_hover()
+
+    def hover_text(self, t: int, row: int) -> str:
+        """What hovering the cell at (timestep t, displayed row) shows; live as training runs."""
+        assert self._hidden is not None and self._order is not None
+        unit = int(self._order[row])
+        token = self._tokens[t] if t < len(self._tokens) else ""
+        return (f"t = {t}   input {token_label(token)!r}   unit {unit}   "
+                f"h = {fmt(float(self._hidden[t, unit]), 4)}")
+
+    def _refresh_hover(self) -> None:
+        if self._hover_cell is None or self._hidden is None:
+            return
+        t, row = self._hover_cell
+        if t < self._hidden.shape[0] and row < self._hidden.shape[1]:
+            self.hover.setText(self.hover_text(t, row))

@@ -1,0 +1,107 @@
+"""Loss: every step's training loss (faint), its smoothed curve, and validation from h = 0.
+
+The validation loss starts every sequence from a zero hidden state; a model can look good
+on carried state and be broken from a fresh start (ANCHORS.md), so both are on one plot.
+"""
+
+from __future__ import annotations
+
+import math
+
+from rnnviz.app.panels.base import BLACK, BLUE, GREY, ORANGE, VERMILION, Panel, fmt, new_plot, pen
+from rnnviz.app.qt import QtWidgets, pg
+from rnnviz.app.run_data import RunData
+
+
+class LossPanel(Panel):
+    title = "Loss"
+    key = "loss"
+
+    def __init__(self) -> None:
+        super().__init__()
+        options = QtWidgets.QHBoxLayout()
+        self.log_y = QtWidgets.QCheckBox("log scale")
+        self.log_y.setToolTip("Plot the loss on a logarithmic axis")
+        self.log_y.toggled.connect(self._set_log)
+        options.addWidget(self.log_y)
+        options.addStretch(1)
+        self.layout.addLayout(options)
+
+        self.view = pg.GraphicsLayoutWidget()
+        self.plot = new_plot("training step", "loss")
+        self.view.addItem(self.plot)
+        self.layout.addWidget(self.view, 1)
+        self.plots.append(self.plot)
+        self.plot.addLegend(offset=(-8, 8), labelTextColor=BLACK, brush=(255, 255, 255, 200))
+        self.raw = self.plot.plot(pen=pen(GREY, 1, alpha=110), name="training loss, each step",
+                                  connect="finite")
+        self.smoothed = self.plot.plot(pen=pen(BLUE, 2), name="training loss, smoothed", connect="finite")
+        self.val = self.plot.plot(pen=pen(ORANGE, 2), symbol="o", symbolSize=6, symbolBrush=ORANGE,
+                                  symbolPen=None, name="validation loss, from h = 0", connect="finite")
+        self.baseline = pg.InfiniteLine(angle=0, pen=pen(GREY, 1, dashed=True), movable=False,
+                                        label="baseline", labelOpts={"position": 0.02, "color": GREY,
+                                                                     "anchors": [(0, 1), (0, 1)]})
+        self.plot.addItem(self.baseline, ignoreBounds=True)
+        self.divergence = pg.InfiniteLine(angle=90, pen=pen(VERMILION, 2), movable=False,
+                                          label="loss non-finite",
+                                          labelOpts={"position": 0.85, "color": VERMILION,
+                                                     "anchors": [(1, 0.5), (1, 0.5)]})
+        self.plot.addItem(self.divergence, ignoreBounds=True)
+        self.divergence.hide()
+        self._baseline_value = math.nan
+
+    def start_run(self, data: RunData) -> None:
+        self._baseline_value = data.task.baseline_loss
+        unit = "MSE" if data.task.head.endswith("mse") else "nats per " + (
+            "character" if data.task.token_kind == "character" else "phrase")
+        self.plot.setLabel("left", f"loss ({unit})")
+        if data.task.head.endswith("mse"):
+            text = f"baseline {fmt(self._baseline_value)}: always predicting 0"
+        else:
+            v = data.task.vocab_size if data.task.name == "charlm" else 2
+            text = f"baseline ln {v} = {fmt(self._baseline_value)}: uniform guess"
+        self.baseline.label.setFormat(text)
+        self._place_baseline()
+        self.divergence.hide()
+        for curve in (self.raw, self.smoothed, self.val):
+            curve.setData([], [])
+
+    def _set_log(self, on: bool) -> None:
+        self.plot.setLogMode(y=on)
+        self._place_baseline()
+        self.plot.enableAutoRange()
+
+    def _place_baseline(self) -> None:
+        value = self._baseline_value
+        if not math.isfinite(value) or (self.log_y.isChecked() and value <= 0):
+            self.baseline.hide()
+            return
+        self.baseline.show()
+        self.baseline.setPos(math.log10(value) if self.log_y.isChecked() else value)
+
+    def update(self, data: RunData) -> None:
+        if not self.needs_redraw(data):
+            return
+        steps = data.steps
+        x = steps.column("step")
+        self.raw.setData(x, steps.column("loss"))
+        self.smoothed.setData(x, steps.column("smoothed_loss"))
+        evals = data.evals
+        self.val.setData(evals.column("step"), evals.column("val_loss"))
+        if data.divergences:
+            self.divergence.setPos(data.divergences[-1])
+            self.divergence.label.setFormat(f"loss non-finite at step {data.divergences[-1]:,}")
+            self.divergence.show()
+        parts = [f"<b>step {data.step:,}</b>"]
+        smoothed = steps.last("smoothed_loss")
+        parts.append(f"training <b style='color:{BLUE}'>{fmt(smoothed)}</b> (smoothed)")
+        if len(evals):
+            parts.append(f"validation <b style='color:{ORANGE}'>{fmt(evals.last('val_loss'))}</b> "
+                         f"from h = 0 at step {int(evals.last('step')):,}")
+        else:
+            parts.append(f"validation every {data.config.eval_every} steps")
+        if data.latest is not None and not data.latest.finite:
+            parts.append(f"<b style='color:{VERMILION}'>loss is non-finite: training paused</b>")
+        if steps.stride > 1:
+            parts.append(f"<span style='color:{GREY}'>history thinned to 1 in {steps.stride} steps</span>")
+        self.set_summary(" · ".join(parts))

@@ -1,0 +1,235 @@
+"""Text sampler: prime the model with seed text and watch it write, one character at a time.
+
+Sampling runs on a private copy of the model (taken between two training steps), pulled
+from ``sample_text``'s iterator by a QTimer on the GUI thread, so training never waits for
+it and the text appears as it is generated. Unknown seed characters are named in the panel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import numpy as np
+
+from rnnviz.app.panels.base import GREY, VERMILION, Panel
+from rnnviz.app.qt import QtCore, QtGui, QtWidgets
+from rnnviz.app.run_data import RunData
+from rnnviz.core import RNN, UnknownTokensError, Vocabulary
+from rnnviz.training import sample_text
+
+CHARS_PER_TICK = 2
+TICK_MS = 15  # ~130 characters a second: fast enough to read along, slow enough to see
+ModelSource = Callable[[], "tuple[RNN, Vocabulary, int, int] | None"]  # model, vocab, step, seed
+
+
+class SamplerPanel(Panel):
+    title = "Text sampler"
+    key = "sampler"
+
+    def __init__(self, model_source: ModelSource) -> None:
+        super().__init__()
+        self._model_source = model_source
+        self.pages = QtWidgets.QStackedWidget()
+        self.layout.addWidget(self.pages, 1)
+
+        self.not_text = QtWidgets.QLabel()
+        self.not_text.setWordWrap(True)
+        self.not_text.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self.pages.addWidget(self.not_text)
+
+        page = QtWidgets.QWidget()
+        column = QtWidgets.QVBoxLayout(page)
+        column.setContentsMargins(0, 0, 0, 0)
+        row = QtWidgets.QHBoxLayout()
+        row.addWidget(QtWidgets.QLabel("Seed"))
+        self.seed = QtWidgets.QLineEdit("The ")
+        self.seed.setPlaceholderText("text to start from")
+        self.seed.setToolTip("The model reads this text first, then continues it")
+        self.seed.textChanged.connect(self._check_seed)
+        self.seed.returnPressed.connect(self.generate)
+        row.addWidget(self.seed, 1)
+        row.addWidget(QtWidgets.QLabel("Temperature"))
+        self.temperature = QtWidgets.QDoubleSpinBox()
+        self.temperature.setRange(0.0, 5.0)
+        self.temperature.setSingleStep(0.1)
+        self.temperature.setDecimals(2)
+        self.temperature.setValue(0.8)
+        self.temperature.setSpecialValueText("0 (greedy)")
+        self.temperature.setToolTip("Low: safe, repetitive text; high: surprising text. 0 always "
+                                    "picks the most likely character")
+        row.addWidget(self.temperature)
+        row.addWidget(QtWidgets.QLabel("Length"))
+        self.length = QtWidgets.QSpinBox()
+        self.length.setRange(1, 20_000)
+        self.length.setValue(300)
+        self.length.setSuffix(" chars")
+        row.addWidget(self.length)
+        column.addLayout(row)
+
+        row = QtWidgets.QHBoxLayout()
+        self.generate_button = QtWidgets.QPushButton("Generate")
+        self.generate_button.setToolTip("Sample from a copy of the model as it is now (Enter)")
+        self.generate_button.clicked.connect(self.generate)
+        row.addWidget(self.generate_button)
+        self.stop_button = QtWidgets.QPushButton("Stop")
+        self.stop_button.clicked.connect(self.stop)
+        self.stop_button.setEnabled(False)
+        row.addWidget(self.stop_button)
+        self.live = QtWidgets.QCheckBox("New sample every")
+        self.live.setToolTip("While training, start a fresh sample from the seed every N steps")
+        row.addWidget(self.live)
+        self.live_every = QtWidgets.QSpinBox()
+        self.live_every.setRange(1, 1_000_000)
+        self.live_every.setValue(500)
+        self.live_every.setSuffix(" steps")
+        row.addWidget(self.live_every)
+        row.addStretch(1)
+        column.addLayout(row)
+
+        self.warning = QtWidgets.QLabel()
+        self.warning.setWordWrap(True)
+        self.warning.setStyleSheet(f"color: {VERMILION}; font-weight: bold")
+        self.warning.hide()
+        column.addWidget(self.warning)
+        self.output = QtWidgets.QPlainTextEdit()
+        self.output.setReadOnly(True)
+        self.output.setPlaceholderText("Press Generate to see what the model writes after the seed.")
+        column.addWidget(self.output, 1)
+        self.pages.addWidget(page)
+        self.text_page = page
+
+        self._timer = QtCore.QTimer(self.widget)
+        self._timer.setInterval(TICK_MS)
+        self._timer.timeout.connect(self._pull)
+        self._stream: Iterator[str] | None = None
+        self._produced = 0
+        self._target = 0
+        self._sample_step = 0
+        self._generations = 0
+        self._next_live_step = 0
+        self._vocab: Vocabulary | None = None
+        self.set_summary("Type a seed and press Generate.")
+
+    # ----------------------------------------------------------------- run state
+    def start_run(self, data: RunData) -> None:
+        self.stop()
+        self._vocab = data.task.vocab
+        self._next_live_step = 0
+        if data.task.can_sample:
+            self.pages.setCurrentWidget(self.text_page)
+            self._check_seed()
+            self.set_summary("Type a seed and press Generate.")
+        else:
+            self.not_text.setText(f"Sampling text needs a character model; the {data.task.name} task "
+                                  "does not predict characters. Choose the charlm preset or task to "
+                                  "sample.")
+            self.pages.setCurrentWidget(self.not_text)
+            self.set_summary(f"<span style='color:{GREY}'>not available for {data.task.name}</span>")
+
+    def update(self, data: RunData) -> None:
+        if not self.needs_redraw(data) or not data.task.can_sample:
+            return
+        if (self.live.isChecked() and data.running and self._stream is None
+                and data.step >= self._next_live_step):
+            every = self.live_every.value()
+            self._next_live_step = (data.step // every + 1) * every
+            self.generate()
+
+    @property
+    def streaming(self) -> bool:
+        return self._stream is not None
+
+    # ------------------------------------------------------------------ sampling
+    def _check_seed(self) -> bool:
+        """Name characters the model has never seen, as the user types."""
+        if self._vocab is None:
+            return True
+        unknown = self._vocab.unknown(self.seed.text())
+        if unknown:
+            self._show_unknown(unknown)
+            return False
+        self.warning.hide()
+        return True
+
+    def _show_unknown(self, unknown: list[str]) -> None:
+        shown = ", ".join(repr(ch) for ch in unknown[:12])
+        more = f" and {len(unknown) - 12} more" if len(unknown) > 12 else ""
+        plural = "s" if len(unknown) > 1 else ""
+        self.warning.setText(f"The model has never seen the character{plural} {shown}{more}; "
+                             "remove or replace them to sample.")
+        self.warning.show()
+
+    def generate(self) -> None:
+        """Start streaming a new sample from a copy of the model as it is now."""
+        self.stop()
+        source = self._model_source()
+        if source is None:
+            return
+        model, vocab, step, seed = source
+        self._vocab = vocab
+        rng = np.random.default_rng([seed, step, self._generations])
+        self._generations += 1
+        try:
+            stream = sample_text(model, vocab, self.seed.text(), self.length.value(),
+                                 temperature=self.temperature.value(), rng=rng)
+        except UnknownTokensError as exc:
+            self._show_unknown(exc.unknown)
+            self.set_summary(f"<span style='color:{VERMILION}'>{exc}</span>")
+            return
+        except ValueError as exc:
+            self.warning.setText(f"{str(exc)[:1].upper()}{str(exc)[1:]}.")
+            self.warning.show()
+            return
+        self.warning.hide()
+        self.output.clear()
+        cursor = self.output.textCursor()
+        seed_format = QtGui.QTextCharFormat()
+        seed_format.setForeground(QtGui.QColor(GREY))
+        seed_format.setFontUnderline(True)
+        cursor.insertText(self.seed.text(), seed_format)
+        cursor.setCharFormat(QtGui.QTextCharFormat())
+        self.output.setTextCursor(cursor)
+        self._stream, self._produced, self._sample_step = stream, 0, step
+        self._target = self.length.value()
+        self.stop_button.setEnabled(True)
+        self._timer.start()
+        self._describe()
+
+    def stop(self) -> None:
+        self._timer.stop()
+        self._stream = None
+        self.stop_button.setEnabled(False)
+
+    def _pull(self) -> None:
+        if self._stream is None:
+            self._timer.stop()
+            return
+        chunk = []
+        for _ in range(CHARS_PER_TICK):
+            try:
+                chunk.append(next(self._stream))
+            except StopIteration:
+                self.stop()
+                break
+        if chunk:
+            self._produced += len(chunk)
+            cursor = self.output.textCursor()
+            cursor.movePosition(QtGui.QTextCursor.MoveOperation.End)
+            cursor.insertText("".join(chunk), QtGui.QTextCharFormat())
+            self.output.setTextCursor(cursor)
+        self._describe()
+
+    def _describe(self) -> None:
+        state = "writing" if self._stream is not None else "done"
+        self.set_summary(f"model as of step {self._sample_step:,} · temperature "
+                         f"{self.temperature.value():g} · {self._produced} of {self._target} "
+                         f"characters · {state}")
+
+    def output_text(self) -> str:
+        return self.output.toPlainText()
+
+    def set_font_size(self, font_pt: int) -> None:
+        super().set_font_size(font_pt)
+        mono = QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.SystemFont.FixedFont)
+        mono.setPointSize(font_pt + 1)
+        self.output.setFont(mono)

@@ -1,0 +1,139 @@
+"""What the model does on its task, from the latest evaluation's ``preview``.
+
+sine: truth, one-step predictions and free-running generation; sentiment: per-class
+probabilities on held-out phrases and accuracy; charlm: the latest periodic sample.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rnnviz.app.panels.base import BLACK, BLUE, GREEN, GREY, ORANGE, VERMILION, Panel, fmt, new_plot, pen
+from rnnviz.app.qt import QtCore, QtGui, QtWidgets, pg
+from rnnviz.app.run_data import RunData
+from rnnviz.training import EvalReport
+
+
+class TaskOutputPanel(Panel):
+    title = "Task output"
+    key = "task"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pages = QtWidgets.QStackedWidget()
+        self.layout.addWidget(self.pages, 1)
+
+        self.waiting = QtWidgets.QLabel("The first evaluation has not run yet.")
+        self.waiting.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self.waiting.setWordWrap(True)
+        self.pages.addWidget(self.waiting)
+
+        self.sine_view = pg.GraphicsLayoutWidget()
+        self.sine_plot = new_plot("timestep", "value")
+        self.sine_plot.setClipToView(False)
+        self.sine_view.addItem(self.sine_plot)
+        self.plots.append(self.sine_plot)
+        self.sine_plot.addLegend(offset=(-8, 8), labelTextColor=BLACK, brush=(255, 255, 255, 200))
+        self.truth = self.sine_plot.plot(pen=pen(BLACK, 2), name="truth")
+        self.one_step = self.sine_plot.plot(pen=pen(BLUE, 2), name="one-step prediction", connect="finite")
+        self.free_run = self.sine_plot.plot(pen=pen(ORANGE, 2, dashed=True), name="free-running",
+                                            connect="finite")
+        self.prime_line = pg.InfiniteLine(angle=90, pen=pen(GREY, 1, dashed=True), movable=False,
+                                          label="free-running from here",
+                                          labelOpts={"position": 0.08, "color": GREY,
+                                                     "anchors": [(0, 1), (0, 1)]})
+        self.sine_plot.addItem(self.prime_line, ignoreBounds=True)
+        self.pages.addWidget(self.sine_view)
+
+        self.table = QtWidgets.QTableWidget(0, 4)
+        self.table.setHorizontalHeaderLabels(["phrase", "label", "P(positive)", ""])
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.NoSelection)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QtWidgets.QHeaderView.ResizeMode.Stretch)
+        for col in (1, 2, 3):
+            header.setSectionResizeMode(col, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
+        self.pages.addWidget(self.table)
+
+        self.sample = QtWidgets.QPlainTextEdit()
+        self.sample.setReadOnly(True)
+        self.sample.setLineWrapMode(QtWidgets.QPlainTextEdit.LineWrapMode.WidgetWidth)
+        self.pages.addWidget(self.sample)
+        self._eval_step = -1
+
+    def start_run(self, data: RunData) -> None:
+        self._eval_step = -1
+        self.waiting.setText(f"The first evaluation runs at step {data.config.eval_every:,}.")
+        self.pages.setCurrentWidget(self.waiting)
+        self.set_summary(f"<b>{data.task.name}</b>: waiting for the first evaluation")
+
+    def set_font_size(self, font_pt: int) -> None:
+        super().set_font_size(font_pt)
+        mono = QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.SystemFont.FixedFont)
+        mono.setPointSize(font_pt + 1)
+        self.sample.setFont(mono)
+
+    def update(self, data: RunData) -> None:
+        if not self.needs_redraw(data):
+            return
+        evaluation = data.latest_eval
+        if evaluation is None or evaluation.step == self._eval_step:
+            return
+        self._eval_step = evaluation.step
+        kind = evaluation.preview.get("kind")
+        if kind == "sine":
+            self._show_sine(evaluation)
+        elif kind == "sentiment":
+            self._show_sentiment(evaluation)
+        elif kind == "charlm":
+            self._show_sample(evaluation)
+
+    def _show_sine(self, evaluation: EvalReport) -> None:
+        preview = evaluation.preview
+        truth = np.asarray(preview["truth"])
+        t = np.arange(truth.size)
+        self.truth.setData(t, truth)
+        self.one_step.setData(t, np.asarray(preview["one_step"]))
+        self.free_run.setData(t, np.asarray(preview["free_run"]))
+        self.prime_line.setPos(int(preview["prime_len"]))
+        self.pages.setCurrentWidget(self.sine_view)
+        rmse = evaluation.metrics.get("rmse", float("nan"))
+        self.set_summary(f"held-out wave at step {evaluation.step:,} · RMSE of one-step predictions "
+                         f"<b>{fmt(rmse)}</b> · the dashed curve feeds its own predictions back in")
+
+    def _show_sentiment(self, evaluation: EvalReport) -> None:
+        preview = evaluation.preview
+        classes = list(preview["classes"])
+        probs = np.asarray(preview["probs"])
+        positive = classes.index("positive") if "positive" in classes else probs.shape[1] - 1
+        phrases, labels = preview["phrases"], preview["labels"]
+        self.table.setRowCount(len(phrases))
+        for row, (phrase, label) in enumerate(zip(phrases, labels, strict=True)):
+            p_pos = float(probs[row, positive])
+            predicted = int(np.argmax(probs[row]))
+            right = predicted == int(label)
+            cells = [phrase, classes[int(label)], f"{p_pos:.2f}", "✓" if right else "✗"]
+            for col, text in enumerate(cells):
+                item = QtWidgets.QTableWidgetItem(text)
+                if col == 2:  # the probability as a colour from red (negative) to green (positive)
+                    shade = QtGui.QColor(VERMILION) if p_pos < 0.5 else QtGui.QColor(GREEN)
+                    shade.setAlpha(int(40 + 180 * abs(p_pos - 0.5) * 2))
+                    item.setBackground(shade)
+                    item.setTextAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+                if col == 3:
+                    item.setForeground(QtGui.QColor(GREEN if right else VERMILION))
+                    item.setTextAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+                self.table.setItem(row, col, item)
+        self.pages.setCurrentWidget(self.table)
+        accuracy = evaluation.metrics.get("accuracy", float("nan"))
+        self.set_summary(f"held-out accuracy <b>{accuracy:.0%}</b> at step {evaluation.step:,} · "
+                         f"validation loss {fmt(evaluation.val_loss)} · first {len(phrases)} test phrases")
+
+    def _show_sample(self, evaluation: EvalReport) -> None:
+        preview = evaluation.preview
+        prime = str(preview.get("prime", ""))
+        self.sample.setPlainText(prime + str(preview.get("sample", "")))
+        self.pages.setCurrentWidget(self.sample)
+        self.set_summary(f"sample at step {evaluation.step:,} (temperature 1, from h = 0, primed with "
+                         f"{prime!r}) · validation loss <b>{fmt(evaluation.val_loss)}</b> nats/char")

@@ -1,0 +1,130 @@
+"""What the panels draw: histories and latest values, built only from the worker's batches.
+
+One ``RunData`` per trainer: a reset or a loaded checkpoint starts a new one. Nothing here
+imports Qt, so it is tested and benchmarked like any other NumPy code.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from rnnviz.app.history import DecimatingHistory, DecimatingMatrix
+from rnnviz.app.worker import SCALAR_FIELDS, ReportBatch
+from rnnviz.core.rnn import PARAM_NAMES
+from rnnviz.core.vocab import Vocabulary
+from rnnviz.training import EvalReport, StepReport, TrainConfig, Trainer
+
+GRAD_COLUMNS = tuple(f"grad_{when}.{name}" for when in ("before", "after") for name in PARAM_NAMES)
+STEP_COLUMNS = (*SCALAR_FIELDS, "smoothed_loss", *GRAD_COLUMNS)
+EVAL_COLUMNS = ("step", "val_loss", "accuracy", "rmse")
+SPECTRUM_COLUMNS = ("step", "spectral_radius", "largest_singular_value")
+SMOOTHING = 0.97  # EMA weight for the smoothed training loss (debiased, like TensorBoard)
+RECENT_WINDOW = 100  # steps for "clipped in the last N steps"
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    """The few facts about a task the panels need, copied once from the trainer."""
+
+    name: str
+    head: str
+    baseline_loss: float
+    token_kind: str  # "character", "word" or "value": what tokens_seen counts
+    can_sample: bool  # a next-character model: the sampler can stream text from it
+    vocab_size: int
+    vocab: Vocabulary | None  # to name unknown seed characters as the user types
+
+
+def task_info(trainer: Trainer) -> TaskInfo:
+    task = trainer.task
+    vocab = task.vocab
+    kind = vocab.kind if vocab is not None else "value"
+    return TaskInfo(name=task.name, head=task.head, baseline_loss=float(task.baseline_loss),
+                    token_kind=kind, can_sample=bool(vocab is not None and task.head == "seq_softmax"
+                                                      and kind == "character"),
+                    vocab_size=len(vocab) if vocab is not None else 0, vocab=vocab)
+
+
+class RunData:
+    """Bounded histories of one run plus the latest step's arrays and evaluation."""
+
+    def __init__(self, task: TaskInfo, config: TrainConfig, capacity: int = 20_000,
+                 flow_capacity: int = 600) -> None:
+        self.task = task
+        self.config = config
+        self.steps = DecimatingHistory(STEP_COLUMNS, capacity)
+        self.evals = DecimatingHistory(EVAL_COLUMNS, max(capacity // 4, 16))
+        self.spectra = DecimatingHistory(SPECTRUM_COLUMNS, max(capacity // 4, 16))
+        self.flow = DecimatingMatrix(flow_capacity)
+        self.latest: StepReport | None = None
+        self.latest_eval: EvalReport | None = None
+        self.first_dh_norms: np.ndarray | None = None  # the gradient profile at the first step
+        self.version = 0  # bumped on every batch: panels redraw only when it moved
+        self.total_steps = 0
+        self.total_clipped = 0
+        self.recent_clipped: deque[bool] = deque(maxlen=RECENT_WINDOW)
+        self.divergences: deque[int] = deque(maxlen=100)  # steps where the loss went non-finite
+        self.running = False
+        self._ema = 0.0
+        self._ema_weight = 0.0
+
+    # ------------------------------------------------------------------ ingest
+    def add_batch(self, batch: ReportBatch) -> None:
+        scalars = dict(batch.scalars)
+        scalars["smoothed_loss"] = self._smooth(scalars["loss"])
+        self.steps.extend(scalars)
+        self.flow.extend(scalars["step"], batch.dh_norms)
+        if self.first_dh_norms is None and batch.dh_norms:
+            self.first_dh_norms = np.asarray(batch.dh_norms[0])
+        if batch.spectra:
+            rows = np.asarray(batch.spectra, dtype=np.float64)
+            self.spectra.extend({"step": rows[:, 0], "spectral_radius": rows[:, 1],
+                                 "largest_singular_value": rows[:, 2]})
+        if batch.evaluations:
+            self.evals.extend({
+                "step": [e.step for e in batch.evaluations],
+                "val_loss": [e.val_loss for e in batch.evaluations],
+                "accuracy": [e.metrics.get("accuracy", math.nan) for e in batch.evaluations],
+                "rmse": [e.metrics.get("rmse", math.nan) for e in batch.evaluations],
+            })
+            self.latest_eval = batch.evaluations[-1]
+        clipped = batch.scalars["clipped"] > 0.5
+        diverged = batch.scalars["diverged"] > 0.5
+        self.total_steps += int((~diverged).sum())
+        self.total_clipped += int((clipped & ~diverged).sum())
+        self.recent_clipped.extend(clipped[~diverged].tolist())
+        self.divergences.extend(int(s) for s in batch.scalars["step"][diverged])
+        self.latest = batch.latest
+        self.running = batch.running
+        self.version += 1
+
+    def _smooth(self, losses: np.ndarray) -> np.ndarray:
+        out = np.empty_like(losses)
+        for i, loss in enumerate(losses):
+            if math.isfinite(loss):
+                self._ema = SMOOTHING * self._ema + (1.0 - SMOOTHING) * loss
+                self._ema_weight = SMOOTHING * self._ema_weight + (1.0 - SMOOTHING)
+            out[i] = self._ema / self._ema_weight if self._ema_weight > 0 else math.nan
+        return out
+
+    # ---------------------------------------------------------------- summaries
+    @property
+    def clipped_fraction(self) -> float:
+        return self.total_clipped / self.total_steps if self.total_steps else 0.0
+
+    @property
+    def recent_clipped_fraction(self) -> float:
+        return float(np.mean(self.recent_clipped)) if self.recent_clipped else 0.0
+
+    @property
+    def step(self) -> int:
+        return self.latest.step if self.latest is not None else 0
+
+    @property
+    def token_word(self) -> str:
+        """What the task's tokens are called, plural: characters, words or values."""
+        return {"character": "characters", "word": "words"}.get(self.task.token_kind, "values")
