@@ -14,7 +14,6 @@ import time
 from collections import deque
 from pathlib import Path
 
-from rnnviz.blas import limit_blas_threads
 from rnnviz.app.controls import FALLBACK_PRESET, ControlsPanel
 from rnnviz.app.export import write_metrics_csv
 from rnnviz.app.panels import ALL_PANELS
@@ -22,6 +21,7 @@ from rnnviz.app.panels.base import DEFAULT_FONT_PT, Panel
 from rnnviz.app.panels.sampler import SamplerPanel
 from rnnviz.app.qt import Qt, QtCore, QtGui, QtWidgets
 from rnnviz.app.session import TrainingSession
+from rnnviz.blas import limit_blas_threads
 from rnnviz.training import DEFAULT_PRESET, ConfigError, TrainConfig, Trainer
 
 REDRAW_MS = 33  # ~30 frames a second
