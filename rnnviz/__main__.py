@@ -4,4 +4,5 @@ import sys
 
 from rnnviz.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # guarded: the training process (spawn) re-imports this module
+    sys.exit(main())

@@ -22,7 +22,7 @@ from rnnviz.app.panels.sampler import SamplerPanel
 from rnnviz.app.qt import Qt, QtCore, QtGui, QtWidgets
 from rnnviz.app.session import TrainingSession
 from rnnviz.blas import limit_blas_threads
-from rnnviz.training import DEFAULT_PRESET, ConfigError, TrainConfig, Trainer
+from rnnviz.training import DEFAULT_PRESET, ConfigError, TrainConfig
 
 REDRAW_MS = 33  # ~30 frames a second
 STATUS_MS = 500
@@ -80,8 +80,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._rates: deque[tuple[float, int, int]] = deque(maxlen=16)
 
         self.controls = ControlsPanel()
-        trainer, preset_name, problem = self._first_trainer(config, preset, restore_last_run)
-        self.session = TrainingSession(trainer, parent=self)
+        self.session, preset_name, problem = self._first_session(config, preset, restore_last_run)
         self.panels: list[Panel] = [cls() for cls in ALL_PANELS]
         self.sampler = SamplerPanel(self._model_for_sampling)
         self.panels.append(self.sampler)
@@ -94,7 +93,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._build_docks()
         self._build_status_bar()
         self._connect()
-        self.controls.set_config(trainer.config, preset=preset_name)
+        self.controls.set_config(self.session.config, preset=preset_name)
         self._font_pt = DEFAULT_FONT_PT
         self._restore_settings()
         self._apply_font(self._font_pt)
@@ -117,8 +116,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self._update_status()
 
     # ------------------------------------------------------------ construction
-    def _first_trainer(self, config: TrainConfig | None, preset: str | None,
-                       restore_last_run: bool) -> tuple[Trainer, str, str]:
+    def _first_session(self, config: TrainConfig | None, preset: str | None,
+                       restore_last_run: bool) -> tuple[TrainingSession, str, str]:
         """The first run: explicit config, else explicit preset, else the last run, else default."""
         problem = ""
         candidates: list[tuple[TrainConfig, str]] = []
@@ -145,7 +144,7 @@ class MainWindow(QtWidgets.QMainWindow):
         last_error: Exception | None = None
         for index, (cfg, name) in enumerate(candidates):
             try:
-                trainer = Trainer(cfg)
+                session = TrainingSession(cfg, parent=self)
             except Exception as exc:  # a missing corpus from last time must not stop the app
                 last_error = exc
                 if index == 0 and config is not None:
@@ -153,7 +152,7 @@ class MainWindow(QtWidgets.QMainWindow):
                 problem = _sentence(f"Could not start the {'last session' if index == 0 else name} "
                                     f"settings: {exc}") + " Started the default preset instead."
                 continue
-            return trainer, name, problem
+            return session, name, problem
         raise RuntimeError(f"no configuration could start: {last_error}")
 
     def _build_banner(self) -> None:
@@ -335,7 +334,7 @@ class MainWindow(QtWidgets.QMainWindow):
         s = self.settings
         s.setValue("window/geometry", self.saveGeometry())
         s.setValue("window/state", self.saveState(STATE_VERSION))
-        s.setValue("run/config", json.dumps(self.session.trainer.config.to_dict()))
+        s.setValue("run/config", json.dumps(self.session.config.to_dict()))
         s.setValue("run/preset", self.controls.current_preset)
         s.setValue("view/large_text", self._font_pt == LARGE_FONT_PT)
         s.setValue("loss/log_y", self.panel("loss").log_y.isChecked())
@@ -480,7 +479,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.session.start()
 
     def _start_new_run(self, config: TrainConfig, preset: str, what: str) -> bool:
-        previous = self.session.trainer.config
+        previous = self.session.config
         try:
             self.session.reset(config)
         except Exception as exc:  # bad corpus, bad settings, out of memory: keep the old run
@@ -499,7 +498,7 @@ class MainWindow(QtWidgets.QMainWindow):
                 self, "Open a text file to train on", str(Path.home()), "Text files (*.txt);;All files (*)")
             if not path:
                 return False
-        config = self.session.trainer.config
+        config = self.session.config
         try:
             config = config.replace(task="charlm", corpus=str(path))
         except ConfigError as exc:
@@ -537,11 +536,11 @@ class MainWindow(QtWidgets.QMainWindow):
                               "kept, paused.")
             return False
         self.banner.hide()
-        self.controls.set_config(self.session.trainer.config)
+        self.controls.set_config(self.session.config)
         if was_running:
             self.session.start()
         self.statusBar().showMessage(f"Loaded {Path(path).name}: continuing from step "
-                                     f"{self.session.trainer.step_count:,}", 8000)
+                                     f"{self.session.step_count:,}", 8000)
         return True
 
     def export_png(self, folder: str | None = None) -> list[Path]:

@@ -9,14 +9,15 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from rnnviz.app.history import DecimatingHistory, DecimatingMatrix
-from rnnviz.app.worker import SCALAR_FIELDS, ReportBatch
+from rnnviz.app.training_process import SCALAR_FIELDS, ReportBatch
 from rnnviz.core.rnn import PARAM_NAMES
 from rnnviz.core.vocab import Vocabulary
-from rnnviz.training import EvalReport, StepReport, TrainConfig, Trainer
+from rnnviz.training import EvalReport, StepReport, TrainConfig
 
 GRAD_COLUMNS = tuple(f"grad_{when}.{name}" for when in ("before", "after") for name in PARAM_NAMES)
 STEP_COLUMNS = (*SCALAR_FIELDS, "smoothed_loss", *GRAD_COLUMNS)
@@ -39,13 +40,15 @@ class TaskInfo:
     vocab: Vocabulary | None  # to name unknown seed characters as the user types
 
 
-def task_info(trainer: Trainer) -> TaskInfo:
-    task = trainer.task
-    vocab = task.vocab
+def task_info(details: dict[str, Any]) -> TaskInfo:
+    """TaskInfo from the training process's description of a run (``run_details``)."""
+    tokens = details["vocab_tokens"]
+    vocab = Vocabulary(tokens, kind=details["vocab_kind"]) if tokens is not None else None
     kind = vocab.kind if vocab is not None else "value"
-    return TaskInfo(name=task.name, head=task.head, baseline_loss=float(task.baseline_loss),
-                    token_kind=kind, can_sample=bool(vocab is not None and task.head == "seq_softmax"
-                                                      and kind == "character"),
+    return TaskInfo(name=details["task_name"], head=details["head"],
+                    baseline_loss=float(details["baseline_loss"]), token_kind=kind,
+                    can_sample=bool(vocab is not None and details["head"] == "seq_softmax"
+                                    and kind == "character"),
                     vocab_size=len(vocab) if vocab is not None else 0, vocab=vocab)
 
 

@@ -7,8 +7,7 @@ kept in histories without the trainer changing it afterwards.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from types import MappingProxyType
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -23,8 +22,22 @@ def frozen_array(values: Any, dtype: Any = None) -> np.ndarray:
     return arr
 
 
+class FrozenDict(dict):
+    """A read-only dict that, unlike ``MappingProxyType``, can be pickled: reports cross from
+    the training process to the app's process."""
+
+    def _read_only(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("report mappings are read-only")
+
+    __setitem__ = __delitem__ = _read_only
+    clear = pop = popitem = setdefault = update = _read_only  # type: ignore[assignment]
+
+    def __reduce__(self) -> tuple[type, tuple[dict[str, Any]]]:
+        return FrozenDict, (dict(self),)
+
+
 def frozen_mapping(values: Mapping[str, Any]) -> Mapping[str, Any]:
-    return MappingProxyType(dict(values))
+    return FrozenDict(values)
 
 
 @dataclass(frozen=True)
@@ -76,7 +89,6 @@ class StepReport:
     lr_halved: bool = False
     diverged: bool = False  # non-finite loss/gradient/update; parameters were kept as before
     watched_sequence: int = 0  # index in the batch of the sequence ``hidden`` shows
-    extras: Mapping[str, Any] = field(default_factory=lambda: frozen_mapping({}))
 
     @property
     def finite(self) -> bool:
