@@ -277,7 +277,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.tabifyDockWidget(d["task"], d["sampler"])
         d["task"].raise_()
         width = max(self.width(), 1280)
-        side = min(320, width // 4)
+        side = min(360, width // 4)
         column = (width - side) // 3
         self.resizeDocks([d["controls"], d["loss"], d["gradients"], d["spectrum"]],
                          [side, column, column, column], horizontal)
@@ -315,10 +315,10 @@ class MainWindow(QtWidgets.QMainWindow):
             self.restoreGeometry(geometry)
         else:
             self.resize(self._default_size())
-            self.restore_default_layout()
         state = s.value("window/state")
-        if state is not None:
-            self.restoreState(state, STATE_VERSION)
+        if state is None or not self.restoreState(state, STATE_VERSION):
+            # Dock sizes only stick once the window has its real size: lay out after showing.
+            QtCore.QTimer.singleShot(0, self.restore_default_layout)
         if s.value("view/large_text", False, type=bool):
             self._font_pt = LARGE_FONT_PT
             self.large_text_action.setChecked(True)

@@ -67,6 +67,8 @@ def new_plot(x_label: str, y_label: str) -> pg.PlotItem:
     plot.setLabel("bottom", x_label)
     plot.setLabel("left", y_label)
     plot.showGrid(x=True, y=True, alpha=0.15)
+    for name in ("left", "bottom"):
+        plot.getAxis(name).enableAutoSIPrefix(False)  # plain numbers: no "(x0.001)" rescaling
     plot.setDownsampling(auto=True, mode="peak")
     plot.setClipToView(True)
     plot.hideButtons()

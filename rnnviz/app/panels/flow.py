@@ -35,10 +35,11 @@ class GradientFlowPanel(Panel):
         self.heat = new_plot("training step", "timestep t")
         self.heat.setClipToView(False)
         self.heat.showGrid(x=False, y=False)
+        # Stacked, not side by side: both keep a readable width in a narrow dock.
         self.view.addItem(self.profile, row=0, col=0)
-        self.view.addItem(self.heat, row=0, col=1)
-        self.view.ci.layout.setColumnStretchFactor(0, 2)
-        self.view.ci.layout.setColumnStretchFactor(1, 3)
+        self.view.addItem(self.heat, row=1, col=0)
+        self.view.ci.layout.setRowStretchFactor(0, 1)
+        self.view.ci.layout.setRowStretchFactor(1, 1)
         self.layout.addWidget(self.view, 1)
         self.plots += [self.profile, self.heat]
 

@@ -48,7 +48,15 @@ class GradientNormsPanel(Panel):
         self.view.addItem(self.plot)
         self.layout.addWidget(self.view, 1)
         self.plots.append(self.plot)
-        self.plot.addLegend(offset=(-8, 8), labelTextColor=BLACK, brush=(255, 255, 255, 200), colCount=2)
+        # The legend is a line of coloured text above the plot: it never covers the curves in a
+        # narrow dock, and an exported PNG of the panel still carries it.
+        swatches = [f"<span style='color:{PARAM_COLOURS[n]}'>━</span>&nbsp;{n}" for n in PARAM_NAMES]
+        swatches += ["<b>━</b>&nbsp;global before", f"<span style='color:{GREY}'>┅</span>&nbsp;global after",
+                     f"<span style='color:{VERMILION}'>▲</span>&nbsp;clipping fired",
+                     f"<span style='color:{VERMILION}'>┄</span>&nbsp;threshold"]
+        self.legend = QtWidgets.QLabel("&nbsp; ".join(swatches))
+        self.legend.setWordWrap(True)
+        self.layout.insertWidget(self.layout.indexOf(self.view), self.legend)
         self.before: dict[str, pg.PlotDataItem] = {}
         self.after: dict[str, pg.PlotDataItem] = {}
         for name in PARAM_NAMES:
