@@ -118,6 +118,7 @@ class ControlsPanel(QtWidgets.QWidget):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(300)  # no horizontal scrolling, so never narrower than the form
         outer.addWidget(scroll)
         inner = QtWidgets.QWidget()
         scroll.setWidget(inner)
