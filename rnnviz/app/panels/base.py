@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from rnnviz.app.qt import QtGui, QtWidgets, pg
 from rnnviz.app.run_data import RunData
 
@@ -69,6 +71,10 @@ def new_plot(x_label: str, y_label: str) -> pg.PlotItem:
     plot.showGrid(x=True, y=True, alpha=0.15)
     for name in ("left", "bottom"):
         plot.getAxis(name).enableAutoSIPrefix(False)  # plain numbers: no "(x0.001)" rescaling
+    for name in ("left", "bottom", "right", "top"):
+        # Tick text is the costliest thing to paint; cache each axis as a pixmap so a frame
+        # that only moves a curve blits it instead of drawing every label again.
+        plot.getAxis(name).setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
     plot.setDownsampling(auto=True, mode="peak")
     plot.setClipToView(True)
     plot.hideButtons()
@@ -126,3 +132,56 @@ class Panel:
         self.summary.setFont(font)
         for plot in self.plots:
             style_plot(plot, font_pt)
+
+
+def _snap_outward(low: float, high: float) -> tuple[float, float]:
+    """Widen [low, high] to a coarse grid (a twentieth of a power of ten of the span), so that a
+    slowly growing curve keeps the same range for many frames."""
+    span = high - low
+    if span <= 0:
+        span = abs(high) if high != 0 else 1.0
+        low, high = low - span / 2, high + span / 2
+    grid = 10 ** math.floor(math.log10(span)) / 2
+    return math.floor(low / grid) * grid, math.ceil(high / grid) * grid
+
+
+class StableRange:
+    """Sets a plot's view range itself, and only when the data leave it or shrink well inside.
+
+    pyqtgraph's auto-range moves the view a little on every new point, and every move makes
+    the axes lay out and paint their tick labels again, the costliest part of a frame. Here
+    the range changes in coarse jumps, so most frames repaint only the curves.
+    """
+
+    def __init__(self, plot: pg.PlotItem) -> None:
+        self.plot = plot
+        self.current: tuple[float, float, float, float] | None = None
+        plot.disableAutoRange()
+
+    def reset(self) -> None:
+        self.current = None
+
+    def fit(self, x: list, y: list, log_y: bool = False) -> None:
+        """``x`` and ``y``: lists of arrays (one per curve) in data units."""
+        bounds = []
+        for values, log in ((x, False), (y, log_y)):
+            parts = [np.asarray(v, dtype=np.float64).ravel() for v in values if len(v)]
+            data = np.concatenate(parts) if parts else np.empty(0)
+            if log:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    data = np.log10(data)
+            data = data[np.isfinite(data)]
+            if data.size == 0:
+                return
+            bounds.append((float(data.min()), float(data.max())))
+        (x_lo, x_hi), (y_lo, y_hi) = bounds
+        if self.current is not None:
+            cx_lo, cx_hi, cy_lo, cy_hi = self.current
+            inside = cx_lo <= x_lo and x_hi <= cx_hi and cy_lo <= y_lo and y_hi <= cy_hi
+            snug = (x_hi - x_lo) >= 0.5 * (cx_hi - cx_lo) and (y_hi - y_lo) >= 0.5 * (cy_hi - cy_lo)
+            if inside and snug:
+                return
+        x_range = _snap_outward(x_lo, x_hi)
+        y_range = _snap_outward(y_lo, y_hi)
+        self.current = (*x_range, *y_range)
+        self.plot.setRange(xRange=x_range, yRange=y_range, padding=0.02)

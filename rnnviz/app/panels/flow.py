@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from rnnviz.app.panels.base import BLACK, BLUE, GREY, VERMILION, Panel, fmt, new_plot, pen
+from rnnviz.app.panels.base import BLACK, BLUE, GREY, VERMILION, Panel, StableRange, fmt, new_plot, pen
 from rnnviz.app.qt import QtCore, pg
 from rnnviz.app.run_data import RunData
 
@@ -54,9 +54,13 @@ class GradientFlowPanel(Panel):
                                           label="log₁₀ ‖∂L/∂hₜ‖", width=16, colorMapMenu=False)
         self.colour_bar.setImageItem(self.image, insert_in=self.heat)
         self._first_set = False
+        self.profile_range = StableRange(self.profile)
+        self._heat_extent: tuple[float, float, int] | None = None
 
     def start_run(self, data: RunData) -> None:
         self._first_set = False
+        self.profile_range.reset()
+        self._heat_extent = None
         self.first.setData([], [])
         self.current.setData([], [])
         self.image.clear()
@@ -68,6 +72,8 @@ class GradientFlowPanel(Panel):
             return
         norms = np.asarray(data.latest.dh_norms, dtype=np.float64)
         self.current.setData(np.arange(norms.size), norms)
+        first = data.first_dh_norms if data.first_dh_norms is not None else np.empty(0)
+        self.profile_range.fit([np.arange(norms.size)], [norms, first], log_y=True)
         if not self._first_set and data.first_dh_norms is not None:
             self._first_set = True
             self.first.setData(np.arange(data.first_dh_norms.size), data.first_dh_norms)
@@ -92,7 +98,12 @@ class GradientFlowPanel(Panel):
         first, last = float(keys[0]), float(keys[-1])
         span = max(last - first, 1.0)
         self.image.setRect(QtCore.QRectF(first, 0, span, flow.width))
-        self.heat.setRange(xRange=(first, first + span), yRange=(0, flow.width), padding=0)
+        # The image stretches over the steps seen so far; move the view only in coarse jumps.
+        extent = self._heat_extent
+        if extent is None or first + span > extent[1] or first < extent[0] or flow.width != extent[2]:
+            right = first + max(span * 1.25, 10.0)
+            self._heat_extent = (first, right, flow.width)
+            self.heat.setRange(xRange=(first, right), yRange=(0, flow.width), padding=0)
 
     def _summarise(self, data: RunData, norms: np.ndarray) -> None:
         if norms.size < 2 or not np.isfinite(norms).all() or norms[-1] <= 0:

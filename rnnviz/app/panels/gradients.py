@@ -16,6 +16,7 @@ from rnnviz.app.panels.base import (
     PARAM_COLOURS,
     VERMILION,
     Panel,
+    StableRange,
     fmt,
     new_plot,
     pen,
@@ -77,9 +78,13 @@ class GradientNormsPanel(Panel):
                                                     "anchors": [(0, 1), (0, 1)]})
         self.plot.addItem(self.threshold, ignoreBounds=True)
         self._threshold_key: tuple = ()
+        self.range = StableRange(self.plot)
+        self._marks_key: tuple = ()
 
     def start_run(self, data: RunData) -> None:
         self._threshold_key = ()
+        self._marks_key = ()
+        self.range.reset()
         for curve in (*self.before.values(), *self.after.values(), self.global_before,
                       self.global_after, self.clip_marks):
             curve.setData([], [])
@@ -102,10 +107,18 @@ class GradientNormsPanel(Panel):
                 self.after[name].setData(x, steps.column(f"grad_after.{name}"))
         self.global_before.setData(x, steps.column("global_before"))
         self.global_after.setData(x, steps.column("global_after"))
+        shown = [steps.column(f"grad_before.{name}") for name in PARAM_NAMES]
+        if self.show_params_after.isChecked():
+            shown += [steps.column(f"grad_after.{name}") for name in PARAM_NAMES]
+        threshold = [np.array([data.latest.clip_value])] if data.latest.clip_mode == "norm" else []
+        self.range.fit([x], [*shown, steps.column("global_before"), *threshold], log_y=True)
         clipped = np.flatnonzero(steps.column("clipped") > 0.5)
         if clipped.size > MAX_CLIP_MARKS:
             clipped = clipped[:: math.ceil(clipped.size / MAX_CLIP_MARKS)]
-        self.clip_marks.setData(x[clipped], steps.column("global_before")[clipped])
+        marks_key = (clipped.size, int(clipped[-1]) if clipped.size else -1, steps.stride)
+        if marks_key != self._marks_key:  # scatter items are slow to rebuild: only when they change
+            self._marks_key = marks_key
+            self.clip_marks.setData(x[clipped], steps.column("global_before")[clipped])
         report = data.latest
         self._place_threshold(report.clip_mode, report.clip_value)
 

@@ -8,7 +8,20 @@ from __future__ import annotations
 
 import math
 
-from rnnviz.app.panels.base import BLACK, BLUE, GREY, ORANGE, VERMILION, Panel, fmt, new_plot, pen
+import numpy as np
+
+from rnnviz.app.panels.base import (
+    BLACK,
+    BLUE,
+    GREY,
+    ORANGE,
+    VERMILION,
+    Panel,
+    StableRange,
+    fmt,
+    new_plot,
+    pen,
+)
 from rnnviz.app.qt import QtWidgets, pg
 from rnnviz.app.run_data import RunData
 
@@ -49,6 +62,8 @@ class LossPanel(Panel):
         self.plot.addItem(self.divergence, ignoreBounds=True)
         self.divergence.hide()
         self._baseline_value = math.nan
+        self.range = StableRange(self.plot)
+        self._evals_drawn = -1
 
     def start_run(self, data: RunData) -> None:
         self._baseline_value = data.task.baseline_loss
@@ -63,13 +78,16 @@ class LossPanel(Panel):
         self.baseline.label.setFormat(text)
         self._place_baseline()
         self.divergence.hide()
+        self._evals_drawn = -1
+        self.range.reset()
         for curve in (self.raw, self.smoothed, self.val):
             curve.setData([], [])
 
     def _set_log(self, on: bool) -> None:
         self.plot.setLogMode(y=on)
         self._place_baseline()
-        self.plot.enableAutoRange()
+        self.range.reset()
+        self._version = -1  # refit at the next frame
 
     def _place_baseline(self) -> None:
         value = self._baseline_value
@@ -87,7 +105,12 @@ class LossPanel(Panel):
         self.raw.setData(x, steps.column("loss"))
         self.smoothed.setData(x, steps.column("smoothed_loss"))
         evals = data.evals
-        self.val.setData(evals.column("step"), evals.column("val_loss"))
+        if len(evals) != self._evals_drawn:  # symbols are slow to rebuild: only on a new evaluation
+            self._evals_drawn = len(evals)
+            self.val.setData(evals.column("step"), evals.column("val_loss"))
+        self.range.fit([x, evals.column("step")],
+                       [steps.column("loss"), evals.column("val_loss"), np.array([self._baseline_value])],
+                       log_y=self.log_y.isChecked())
         if data.divergences:
             self.divergence.setPos(data.divergences[-1])
             self.divergence.label.setFormat(f"loss non-finite at step {data.divergences[-1]:,}")

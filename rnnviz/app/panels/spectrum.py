@@ -12,7 +12,18 @@ import math
 
 import numpy as np
 
-from rnnviz.app.panels.base import BLACK, BLUE, GREY, ORANGE, VERMILION, Panel, fmt, new_plot, pen
+from rnnviz.app.panels.base import (
+    BLACK,
+    BLUE,
+    GREY,
+    ORANGE,
+    VERMILION,
+    Panel,
+    StableRange,
+    fmt,
+    new_plot,
+    pen,
+)
 from rnnviz.app.qt import pg
 from rnnviz.app.run_data import RunData
 
@@ -54,8 +65,10 @@ class SpectrumPanel(Panel):
         self.history.addItem(one)
         self._extent = 0.0
         self._spectrum_step = -1
+        self.history_range = StableRange(self.history)
 
     def start_run(self, data: RunData) -> None:
+        self.history_range.reset()
         self._extent = 0.0
         self._spectrum_step = -1
         for curve in (self.radius_circle, self.sigma_circle, self.eigenvalues, self.radius_curve,
@@ -65,13 +78,16 @@ class SpectrumPanel(Panel):
     def update(self, data: RunData) -> None:
         if not self.needs_redraw(data) or data.latest is None or data.latest.spectrum is None:
             return
-        spectra = data.spectra
-        self.radius_curve.setData(spectra.column("step"), spectra.column("spectral_radius"))
-        self.sigma_curve.setData(spectra.column("step"), spectra.column("largest_singular_value"))
         report = data.latest
         if report.spectrum_step == self._spectrum_step:
-            return
+            return  # nothing new: the spectrum is computed every spectrum_every steps
         self._spectrum_step = report.spectrum_step
+        spectra = data.spectra
+        steps, rhos, sigmas = (spectra.column(c) for c in ("step", "spectral_radius",
+                                                          "largest_singular_value"))
+        self.radius_curve.setData(steps, rhos)
+        self.sigma_curve.setData(steps, sigmas)
+        self.history_range.fit([steps], [rhos, sigmas, np.array([1.0])])
         spec = report.spectrum
         eig = np.asarray(spec.eigenvalues)
         rho, sigma = spec.spectral_radius, spec.largest_singular_value
