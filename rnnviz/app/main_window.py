@@ -50,10 +50,8 @@ class Banner(QtWidgets.QFrame):
         self.label.setWordWrap(True)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         row.addWidget(self.label, 1)
-        close = QtWidgets.QPushButton("Dismiss")
-        close.clicked.connect(self.hide)
-        row.addWidget(close)
-        self.hide()
+        self.dismiss = QtWidgets.QPushButton("Dismiss")
+        row.addWidget(self.dismiss)
 
     def show_message(self, text: str, kind: str = "error") -> None:
         colours = {"error": ("#FDECEA", "#B00020"), "warning": ("#FFF4E5", "#8A5300"),
@@ -162,19 +160,18 @@ class MainWindow(QtWidgets.QMainWindow):
         bar.setMovable(False)
         bar.setFloatable(False)
         bar.toggleViewAction().setVisible(False)
-        bar.addWidget(self.banner)
+        # A widget in a toolbar is shown and hidden through its action, not by itself.
+        self.banner_action = bar.addWidget(self.banner)
         self.banner.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding,
                                   QtWidgets.QSizePolicy.Policy.Preferred)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
         self.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
         self.banner_bar = bar
         bar.hide()
-        self.banner.installEventFilter(self)
+        self.banner.dismiss.clicked.connect(self.hide_banner)
 
-    def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
-        if watched is self.banner and event.type() == QtCore.QEvent.Type.Hide:
-            self.banner_bar.hide()
-        return super().eventFilter(watched, event)
+    def hide_banner(self) -> None:
+        self.banner_bar.hide()
 
     def _action(self, text: str, slot, shortcut: str | QtGui.QKeySequence | None = None,
                 tip: str = "") -> QtGui.QAction:
@@ -388,7 +385,7 @@ class MainWindow(QtWidgets.QMainWindow):
         data = self.session.data
         now = time.monotonic()
         latest = data.latest
-        step = latest.step if latest else 0
+        step = data.step
         tokens = latest.tokens_seen if latest else 0
         self._rates.append((now, step, tokens))
         first = next((r for r in self._rates if now - r[0] <= 2.5), self._rates[0])
@@ -419,6 +416,7 @@ class MainWindow(QtWidgets.QMainWindow):
         """A sentence in the banner and the status bar; details (a traceback) go to stderr."""
         self.last_problem = message
         self.banner.show_message(message, kind)
+        self.banner_action.setVisible(True)
         self.banner_bar.show()
         self.statusBar().showMessage(message, 15_000)
         if details:
@@ -446,7 +444,7 @@ class MainWindow(QtWidgets.QMainWindow):
     # ----------------------------------------------------------------- actions
     def toggle_running(self) -> None:
         if not self.session.running:
-            self.banner.hide()
+            self.hide_banner()
         self.session.toggle()
 
     def step_once(self) -> None:
@@ -480,6 +478,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _start_new_run(self, config: TrainConfig, preset: str, what: str) -> bool:
         previous = self.session.config
+        was_running = self.session.running
         try:
             self.session.reset(config)
         except Exception as exc:  # bad corpus, bad settings, out of memory: keep the old run
@@ -487,9 +486,11 @@ class MainWindow(QtWidgets.QMainWindow):
             self.controls.set_config(previous)
             self.show_problem(f"{what} failed: {_sentence(str(exc))} The previous run is kept, paused.")
             return False
-        self.banner.hide()
+        self.hide_banner()
         self.controls.set_config(config, preset=preset or None)
         self.statusBar().showMessage(f"{what}: step 0, seed {config.seed}", 5000)
+        if was_running:  # a reset while training goes on training, from step 0
+            self.session.start()
         return True
 
     def open_corpus(self, path: str | None = None) -> bool:
@@ -535,7 +536,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.show_problem(f"Could not load the checkpoint: {_sentence(str(exc))} The current run is "
                               "kept, paused.")
             return False
-        self.banner.hide()
+        self.hide_banner()
         self.controls.set_config(self.session.config)
         if was_running:
             self.session.start()
@@ -555,7 +556,7 @@ class MainWindow(QtWidgets.QMainWindow):
             target.mkdir(parents=True, exist_ok=True)
             self.redraw()
             for key, dock in self.docks.items():
-                if key == "controls" or dock.width() < 2 or dock.height() < 2:
+                if key == "controls" or not dock.isVisible() or dock.width() < 2 or dock.height() < 2:
                     continue
                 path = target / f"rnnviz-{key}.png"
                 if not dock.grab().save(str(path)):

@@ -67,6 +67,7 @@ class RunData:
         self.latest_eval: EvalReport | None = None
         self.first_dh_norms: np.ndarray | None = None  # the gradient profile at the first step
         self.version = 0  # bumped on every batch: panels redraw only when it moved
+        self.start_step = 0
         self.total_steps = 0
         self.total_clipped = 0
         self.recent_clipped: deque[bool] = deque(maxlen=RECENT_WINDOW)
@@ -125,7 +126,8 @@ class RunData:
 
     @property
     def step(self) -> int:
-        return self.latest.step if self.latest is not None else 0
+        """The latest step, or the step the run starts from (a loaded checkpoint's) before any."""
+        return self.latest.step if self.latest is not None else self.start_step
 
     @property
     def token_word(self) -> str:

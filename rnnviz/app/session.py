@@ -133,6 +133,14 @@ class TrainingSession(QtCore.QObject):
         self.timer.stop()
         with contextlib.suppress(OSError, ValueError):  # the process may be gone already
             self._conn.send(("stop",))
+        # Keep reading while it stops: a batch it is sending could otherwise block on a full pipe.
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        while self.process.is_alive() and time.monotonic() < deadline:
+            try:
+                if self._conn.poll(0.02):
+                    self._conn.recv()
+            except (EOFError, OSError):
+                break
         self.process.join(STOP_TIMEOUT_S)
         if self.process.is_alive():
             self.process.terminate()
@@ -203,6 +211,7 @@ class TrainingSession(QtCore.QObject):
         self.config = TrainConfig.from_dict(details["config"])
         self.step_count = int(details["step"])
         self.data = RunData(task_info(details), self.config)
+        self.data.start_step = self.step_count
         self.data.running = False
         self._set_running(False)
         self.run_replaced.emit()

@@ -221,7 +221,9 @@ class TrainingLoop:
         self.conn.send(("reply", request, True, payload))
 
     def replace(self, trainer: Trainer) -> None:
+        """A new run starts paused; the app starts it when it wants it running."""
         self.trainer = trainer
+        self.running = False
         self.generation += 1
         self.acc = _Accumulator()
         self.step_requests = 0
