@@ -16,6 +16,6 @@ from PySide6.QtCore import Qt, Signal, Slot
 # Speed first: no antialiasing, no OpenGL; images indexed [row, column] like NumPy arrays.
 # A light background reads better than a dark one on classroom projectors.
 pg.setConfigOptions(antialias=False, useOpenGL=False, imageAxisOrder="row-major",
-                    background="w", foreground="#202020")
+                    background="w", foreground="#202020", segmentedLineMode="on")
 
 __all__ = ["Qt", "QtCore", "QtGui", "QtWidgets", "Signal", "Slot", "pg"]
