@@ -46,7 +46,7 @@ class LossPanel(Panel):
         self.layout.addWidget(self.view, 1)
         self.plots.append(self.plot)
         self.plot.addLegend(offset=(-8, 8), labelTextColor=BLACK, brush=(255, 255, 255, 200))
-        self.raw = self.plot.plot(pen=pen(GREY, 1, alpha=110), name="training loss, each step",
+        self.raw = self.plot.plot(pen=pen("#BDBDBD", 1), name="training loss, each step",  # opaque: faster
                                   connect="finite")
         self.smoothed = self.plot.plot(pen=pen(BLUE, 2), name="training loss, smoothed", connect="finite")
         self.val = self.plot.plot(pen=pen(ORANGE, 2), symbol="o", symbolSize=6, symbolBrush=ORANGE,
