@@ -8,7 +8,6 @@ checkpoint stores that generator's state so a resumed run continues exactly.
 
 from __future__ import annotations
 
-import copy
 import threading
 import time
 from collections.abc import Iterator
@@ -173,11 +172,6 @@ class Trainer:
                             metrics=frozen_mapping(metrics), preview=frozen_mapping(preview))
         self.last_eval = report
         return report
-
-    # ------------------------------------------------------------------ sampling
-    def model_copy(self) -> RNN:
-        """A private copy of the model (for sampling on another thread while training)."""
-        return copy.deepcopy(self.model)  # RNN.__deepcopy__ keeps its flat-buffer views intact
 
     # ---------------------------------------------------------------- checkpoints
     def save(self, path: str | Path) -> Path:
