@@ -17,6 +17,7 @@ from rnnviz.app.panels.base import (
     VERMILION,
     Panel,
     StableRange,
+    dense_curve,
     fmt,
     new_plot,
     pen,
@@ -61,15 +62,16 @@ class GradientNormsPanel(Panel):
         self.before: dict[str, pg.PlotDataItem] = {}
         self.after: dict[str, pg.PlotDataItem] = {}
         for name in PARAM_NAMES:
-            self.before[name] = self.plot.plot(pen=pen(PARAM_COLOURS[name], 1), name=name, connect="finite")
+            self.before[name] = dense_curve(self.plot, pen=pen(PARAM_COLOURS[name], 1), name=name,
+                                            connect="finite")
         for name in PARAM_NAMES:
-            curve = self.plot.plot(pen=pen(PARAM_COLOURS[name], 1, dashed=True), connect="finite")
+            curve = dense_curve(self.plot, pen=pen(PARAM_COLOURS[name], 1, dashed=True), connect="finite")
             curve.hide()
             self.after[name] = curve
-        self.global_before = self.plot.plot(pen=pen(BLACK, 2), name="global, before clipping",
-                                            connect="finite")
-        self.global_after = self.plot.plot(pen=pen(GREY, 2, dashed=True), name="global, after clipping",
-                                           connect="finite")
+        self.global_before = dense_curve(self.plot, pen=pen(BLACK, 2), name="global, before clipping",
+                                         connect="finite")
+        self.global_after = dense_curve(self.plot, pen=pen(GREY, 2, dashed=True),
+                                        name="global, after clipping", connect="finite")
         self.clip_marks = self.plot.plot(pen=None, symbol="t", symbolSize=7, symbolPen=None,
                                          symbolBrush=VERMILION, name="clipping fired")
         self.threshold = pg.InfiniteLine(angle=0, pen=pen(VERMILION, 1, dashed=True), movable=False,

@@ -18,6 +18,7 @@ from rnnviz.app.panels.base import (
     VERMILION,
     Panel,
     StableRange,
+    dense_curve,
     fmt,
     new_plot,
     pen,
@@ -46,9 +47,10 @@ class LossPanel(Panel):
         self.layout.addWidget(self.view, 1)
         self.plots.append(self.plot)
         self.plot.addLegend(offset=(-8, 8), labelTextColor=BLACK, brush=(255, 255, 255, 200))
-        self.raw = self.plot.plot(pen=pen("#BDBDBD", 1), name="training loss, each step",  # opaque: faster
-                                  connect="finite")
-        self.smoothed = self.plot.plot(pen=pen(BLUE, 2), name="training loss, smoothed", connect="finite")
+        self.raw = dense_curve(self.plot, pen=pen("#BDBDBD", 1), name="training loss, each step",
+                               connect="finite")  # an opaque grey: alpha blending is slow to paint
+        self.smoothed = dense_curve(self.plot, pen=pen(BLUE, 2), name="training loss, smoothed",
+                                    connect="finite")
         self.val = self.plot.plot(pen=pen(ORANGE, 2), symbol="o", symbolSize=6, symbolBrush=ORANGE,
                                   symbolPen=None, name="validation loss, from h = 0", connect="finite")
         self.baseline = pg.InfiniteLine(angle=0, pen=pen(GREY, 1, dashed=True), movable=False,

@@ -20,6 +20,7 @@ from rnnviz.app.panels.base import (
     VERMILION,
     Panel,
     StableRange,
+    dense_curve,
     fmt,
     new_plot,
     pen,
@@ -59,8 +60,8 @@ class SpectrumPanel(Panel):
                                            symbolBrush=(0, 0, 0, 170), name="eigenvalues λ")
 
         self.history.addLegend(offset=(-8, 8), labelTextColor=BLACK, brush=(255, 255, 255, 200))
-        self.radius_curve = self.history.plot(pen=pen(VERMILION, 2), name="ρ = max|λ|")
-        self.sigma_curve = self.history.plot(pen=pen(BLUE, 2), name="σ₁ = ‖W_hh‖₂")
+        self.radius_curve = dense_curve(self.history, pen=pen(VERMILION, 2), name="ρ = max|λ|")
+        self.sigma_curve = dense_curve(self.history, pen=pen(BLUE, 2), name="σ₁ = ‖W_hh‖₂")
         one = pg.InfiniteLine(pos=1.0, angle=0, pen=pen(GREY, 1, dashed=True), movable=False)
         self.history.addItem(one)
         self._extent = 0.0
