@@ -32,3 +32,64 @@ def test_dense_curve_draws_one_envelope_per_pixel_and_keeps_every_spike(qtbot) -
     assert shown_y.max() == 50.0 and shown_y.min() == -20.0  # the envelope keeps both extremes
     bucket = steps.size / width  # steps per pixel column
     assert abs(shown_x[np.argmax(shown_y)] - 12_345) <= bucket  # and in the right pixel column
+
+
+def test_envelope_keeps_each_buckets_extremes_in_bounded_points() -> None:
+    from rnnviz.app.panels.base import envelope
+
+    rng = np.random.default_rng(1)
+    x = np.arange(10_007, dtype=np.float64)
+    y = rng.normal(size=x.size)
+    y[5000] = 99.0
+    y[4000:4003] = np.nan  # non-finite values inside a bucket are skipped
+    y[9000:9100] = np.nan  # a bucket with nothing finite is a gap
+    columns = 250
+    x_out, (y_out,) = envelope(x, [y], columns)
+
+    assert x_out.size == y_out.size <= 2 * columns
+    assert np.all(np.diff(x_out) >= 0)
+    size = int(np.ceil(x.size / columns))
+    for b, start in enumerate(range(0, x.size, size)):
+        bucket = y[start : start + size]
+        low, high = y_out[2 * b], y_out[2 * b + 1]
+        if np.isfinite(bucket).any():
+            assert low == np.nanmin(bucket) and high == np.nanmax(bucket)
+        else:
+            assert np.isnan(low) and np.isnan(high)
+        assert x_out[2 * b] == x[start]
+    assert np.nanmax(y_out) == 99.0
+
+
+def test_envelope_leaves_short_curves_alone() -> None:
+    from rnnviz.app.panels.base import envelope
+
+    x = np.arange(100.0)
+    x_out, (y_out,) = envelope(x, [x * 2], 50)
+    assert x_out is x and np.array_equal(y_out, x * 2)
+
+
+def test_live_summaries_change_at_a_readable_rate_and_end_on_the_latest(qtbot, monkeypatch) -> None:
+    from rnnviz.app.panels import base
+
+    clock = [100.0]
+    monkeypatch.setattr(base.time, "monotonic", lambda: clock[0])
+    panel = base.Panel()
+    qtbot.addWidget(panel.widget)
+    panel.set_live_summary("step 1")
+    assert panel.summary.text() == "step 1"  # the first one shows at once
+    for step in range(2, 10):  # a burst of batches within one interval
+        clock[0] += 0.01
+        panel.set_live_summary(f"step {step}")
+    assert panel.summary.text() == "step 1"
+    panel.flush_summary()
+    assert panel.summary.text() == "step 1"  # not yet due
+    clock[0] += 1.0 / base.SUMMARY_HZ
+    panel.flush_summary()
+    assert panel.summary.text() == "step 9"  # the latest, not a stale one
+    panel.set_live_summary("step 10")
+    panel.flush_summary(force=True)  # an export shows what is current
+    assert panel.summary.text() == "step 10"
+    panel.set_summary("paused")  # a one-off message replaces any pending live text
+    clock[0] += 10
+    panel.flush_summary()
+    assert panel.summary.text() == "paused"

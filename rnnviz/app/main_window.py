@@ -379,6 +379,7 @@ class MainWindow(QtWidgets.QMainWindow):
                     self.show_problem(f"The {panel.title} panel failed to draw: {type(exc).__name__}: "
                                       f"{exc}. Drawing has stopped; training continues.")
                     raise
+            panel.flush_summary()
         self.frames_drawn += 1
 
     def _update_status(self) -> None:
@@ -555,6 +556,8 @@ class MainWindow(QtWidgets.QMainWindow):
         try:
             target.mkdir(parents=True, exist_ok=True)
             self.redraw()
+            for panel in self.panels:
+                panel.flush_summary(force=True)
             for key, dock in self.docks.items():
                 if key == "controls" or not dock.isVisible() or dock.width() < 2 or dock.height() < 2:
                     continue

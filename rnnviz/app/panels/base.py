@@ -8,6 +8,7 @@ its ``update`` never shadows ``QWidget.update``.)
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 
@@ -27,6 +28,7 @@ GREY = "#7F7F7F"
 PARAM_COLOURS = {"W_xh": ORANGE, "W_hh": BLUE, "W_hy": GREEN, "b_h": PURPLE, "b_y": SKY}
 
 DEFAULT_FONT_PT = 10
+SUMMARY_HZ = 5.0  # live summaries: fast enough to follow, slow enough to read
 
 
 def pen(colour: str, width: float = 1, dashed: bool = False, alpha: int = 255) -> QtGui.QPen:
@@ -83,13 +85,49 @@ def new_plot(x_label: str, y_label: str) -> pg.PlotItem:
 
 
 def dense_curve(plot: pg.PlotItem, **options) -> pg.PlotDataItem:
-    """A curve of one point per training step, drawn as one min/max pair per pixel column.
+    """A curve of one point per training step, given :func:`envelope` data to draw.
 
-    pyqtgraph's auto-downsampling keeps five such pairs per pixel by default; one pair is the
-    exact envelope a pixel column can show, so the picture is the same for a fifth of the lines
-    (a long run's noisy curves were most of the cost of a frame).
+    pyqtgraph's own auto-downsampling is left on as a backstop at one min/max pair per pixel
+    column (its default keeps five, which only costs time).
     """
     return plot.plot(autoDownsampleFactor=1.0, **options)
+
+
+def plot_columns(plot: pg.PlotItem) -> int:
+    """The plot area's width in device pixels: how many columns a curve can show."""
+    return max(int(plot.getViewBox().width()), 16)
+
+
+def ends(x: np.ndarray) -> np.ndarray:
+    """The first and last of increasing values: all a view range needs of them."""
+    return x[[0, -1]] if len(x) else x
+
+
+def envelope(x: np.ndarray, ys: list[np.ndarray], columns: int) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Each curve reduced to the minimum and maximum of every bucket of steps, with at most
+    ``columns`` buckets: exactly what a plot ``columns`` pixels wide can show of it.
+
+    A 20,000-row history drawn in a 600-pixel plot is 1,200 points instead of 20,000; every
+    spike is kept (it is its bucket's maximum), and so are each curve's overall extremes, so
+    a view range fitted to the result fits the data. Non-finite values are skipped within a
+    bucket (a bucket with nothing finite stays NaN, a gap with ``connect="finite"``).
+    ``x`` must be increasing; each bucket is drawn at its first step.
+    """
+    n = len(x)
+    if n <= 2 * columns:
+        return x, list(ys)
+    size = -(-n // columns)  # ceil: steps per bucket
+    starts = np.arange(0, n, size)
+    x_out = np.repeat(np.asarray(x)[starts], 2)
+    out = []
+    for y in ys:
+        finite = np.where(np.isfinite(y), y, np.nan)
+        with np.errstate(invalid="ignore"):
+            low, high = np.fmin.reduceat(finite, starts), np.fmax.reduceat(finite, starts)
+        pairs = np.empty(2 * starts.size)
+        pairs[0::2], pairs[1::2] = low, high
+        out.append(pairs)
+    return x_out, out
 
 
 class Panel:
@@ -113,6 +151,8 @@ class Panel:
         self._data: RunData | None = None
         self._version = -1
         self._font_pt = DEFAULT_FONT_PT
+        self._pending_summary: str | None = None
+        self._summary_shown_at = -math.inf
 
     def needs_redraw(self, data: RunData) -> bool:
         """True once per new batch (or a new run); also notes that the redraw happened."""
@@ -121,6 +161,7 @@ class Panel:
             return False
         if fresh_run:
             self._data = data
+            self._summary_shown_at = -math.inf  # a new run's first numbers show at once
             self.start_run(data)
         self._version = data.version
         return True
@@ -132,8 +173,26 @@ class Panel:
         raise NotImplementedError
 
     def set_summary(self, html: str) -> None:
+        self._pending_summary = None
         if html != self.summary.text():
             self.summary.setText(html)
+
+    def set_live_summary(self, html: str) -> None:
+        """A summary that changes with every batch: shown at most SUMMARY_HZ times a second.
+
+        Numbers that change 30 times a second cannot be read, and every new text makes Qt lay
+        out the label and its dock again; :meth:`flush_summary` shows the latest one when due.
+        """
+        self._pending_summary = html
+        self.flush_summary()
+
+    def flush_summary(self, force: bool = False) -> None:
+        if self._pending_summary is None:
+            return
+        now = time.monotonic()
+        if force or now - self._summary_shown_at >= 1.0 / SUMMARY_HZ:
+            self._summary_shown_at = now
+            self.set_summary(self._pending_summary)
 
     def set_font_size(self, font_pt: int) -> None:
         self._font_pt = font_pt

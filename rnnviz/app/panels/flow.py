@@ -107,7 +107,7 @@ class GradientFlowPanel(Panel):
 
     def _summarise(self, data: RunData, norms: np.ndarray) -> None:
         if norms.size < 2 or not np.isfinite(norms).all() or norms[-1] <= 0:
-            self.set_summary(f"step {data.step:,} · ‖∂L/∂hₜ‖ is not finite")
+            self.set_live_summary(f"step {data.step:,} · ‖∂L/∂hₜ‖ is not finite")
             return
         ratio = norms[0] / norms[-1]
         last = norms.size - 1
@@ -119,10 +119,10 @@ class GradientFlowPanel(Panel):
                 verdict = f": <b style='color:{VERMILION}'>exploding</b>"
             else:
                 verdict = ""
-            self.set_summary(f"step {data.step:,} · the gradient reaching t = 0 is <b>{fmt(ratio)}×</b> "
+            self.set_live_summary(f"step {data.step:,} · the gradient reaching t = 0 is <b>{fmt(ratio)}×</b> "
                              f"the one at t = {last}, where the loss enters{verdict}")
         else:
-            self.set_summary(
+            self.set_live_summary(
                 f"step {data.step:,} · ‖∂L/∂h₀‖ = <b>{fmt(ratio)}×</b> ‖∂L/∂h<sub>{last}</sub>‖ · every "
                 "step has its own loss; what later losses send back adds up towards t = 0, so a flat "
                 "curve means little reaches back")

@@ -18,9 +18,12 @@ from rnnviz.app.panels.base import (
     Panel,
     StableRange,
     dense_curve,
+    ends,
+    envelope,
     fmt,
     new_plot,
     pen,
+    plot_columns,
 )
 from rnnviz.app.qt import QtWidgets, pg
 from rnnviz.app.run_data import RECENT_WINDOW, RunData
@@ -102,18 +105,22 @@ class GradientNormsPanel(Panel):
         if not self.needs_redraw(data) or data.latest is None:
             return
         steps = data.steps
-        x = steps.column("step")
-        for name in PARAM_NAMES:
-            self.before[name].setData(x, steps.column(f"grad_before.{name}"))
-            if self.show_params_after.isChecked():
-                self.after[name].setData(x, steps.column(f"grad_after.{name}"))
-        self.global_before.setData(x, steps.column("global_before"))
-        self.global_after.setData(x, steps.column("global_after"))
-        shown = [steps.column(f"grad_before.{name}") for name in PARAM_NAMES]
+        names = [f"grad_before.{name}" for name in PARAM_NAMES]
         if self.show_params_after.isChecked():
-            shown += [steps.column(f"grad_after.{name}") for name in PARAM_NAMES]
+            names += [f"grad_after.{name}" for name in PARAM_NAMES]
+        names += ["global_before", "global_after"]
+        x, drawn = envelope(steps.column("step"), [steps.column(n) for n in names], plot_columns(self.plot))
+        curves = dict(zip(names, drawn, strict=True))
+        for name in PARAM_NAMES:
+            self.before[name].setData(x, curves[f"grad_before.{name}"])
+            if self.show_params_after.isChecked():
+                self.after[name].setData(x, curves[f"grad_after.{name}"])
+        self.global_before.setData(x, curves["global_before"])
+        self.global_after.setData(x, curves["global_after"])
         threshold = [np.array([data.latest.clip_value])] if data.latest.clip_mode == "norm" else []
-        self.range.fit([x], [*shown, steps.column("global_before"), *threshold], log_y=True)
+        shown = [y for n, y in curves.items() if n != "global_after"]  # after ≤ before: never the extreme
+        self.range.fit([ends(steps.column("step"))], [*shown, *threshold], log_y=True)
+        x = steps.column("step")
         clipped = np.flatnonzero(steps.column("clipped") > 0.5)
         if clipped.size > MAX_CLIP_MARKS:
             clipped = clipped[:: math.ceil(clipped.size / MAX_CLIP_MARKS)]
@@ -139,7 +146,7 @@ class GradientNormsPanel(Panel):
             parts.append(f"fired on <b style='color:{colour}'>{data.clipped_fraction:.0%}</b> of steps "
                          f"({data.recent_clipped_fraction:.0%} of the last "
                          f"{min(RECENT_WINDOW, len(data.recent_clipped))})")
-        self.set_summary(" · ".join(parts))
+        self.set_live_summary(" · ".join(parts))
 
     def _place_threshold(self, mode: str, value: float) -> None:
         key = (mode, value)

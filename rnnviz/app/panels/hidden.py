@@ -149,7 +149,7 @@ class HiddenStatePanel(Panel):
         sat = report.saturation
         what = "dead (h = 0)" if report.activation == "relu" else "saturated (f′ ≈ 0)"
         colour = VERMILION if sat > 0.5 else "#202020"
-        self.set_summary(f"<b>{units} units × {steps} timesteps</b>, sequence 0 of the batch at step "
+        self.set_live_summary(f"<b>{units} units × {steps} timesteps</b>, sequence 0 of the batch at step "
                          f"{report.step:,} · <b style='color:{colour}'>{sat:.1%}</b> of activations "
                          f"{what}")
 

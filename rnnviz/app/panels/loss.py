@@ -19,9 +19,12 @@ from rnnviz.app.panels.base import (
     Panel,
     StableRange,
     dense_curve,
+    ends,
+    envelope,
     fmt,
     new_plot,
     pen,
+    plot_columns,
 )
 from rnnviz.app.qt import QtWidgets, pg
 from rnnviz.app.run_data import RunData
@@ -103,15 +106,17 @@ class LossPanel(Panel):
         if not self.needs_redraw(data):
             return
         steps = data.steps
-        x = steps.column("step")
-        self.raw.setData(x, steps.column("loss"))
-        self.smoothed.setData(x, steps.column("smoothed_loss"))
+        x, (raw, smoothed) = envelope(steps.column("step"),
+                                      [steps.column("loss"), steps.column("smoothed_loss")],
+                                      plot_columns(self.plot))
+        self.raw.setData(x, raw)
+        self.smoothed.setData(x, smoothed)
         evals = data.evals
         if len(evals) != self._evals_drawn:  # symbols are slow to rebuild: only on a new evaluation
             self._evals_drawn = len(evals)
             self.val.setData(evals.column("step"), evals.column("val_loss"))
-        self.range.fit([x, evals.column("step")],
-                       [steps.column("loss"), evals.column("val_loss"), np.array([self._baseline_value])],
+        self.range.fit([ends(steps.column("step")), evals.column("step")],
+                       [raw, evals.column("val_loss"), np.array([self._baseline_value])],
                        log_y=self.log_y.isChecked())
         if data.divergences:
             self.divergence.setPos(data.divergences[-1])
@@ -129,4 +134,4 @@ class LossPanel(Panel):
             parts.append(f"<b style='color:{VERMILION}'>loss is non-finite: training paused</b>")
         if steps.stride > 1:
             parts.append(f"<span style='color:{GREY}'>history thinned to 1 in {steps.stride} steps</span>")
-        self.set_summary(" · ".join(parts))
+        self.set_live_summary(" · ".join(parts))
