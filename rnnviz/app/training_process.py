@@ -7,8 +7,9 @@ speed. In its own process the trainer has a core to itself; the app only draws.
 
 Nothing here imports Qt. The app sends commands down a pipe; this process answers requests
 (reset, load, save, model) with ``("reply", id, ok, payload)`` and sends ``("batch", batch)``
-at most ``max_rate_hz`` times a second, and only after the app acknowledged the previous
-batch, so the pipe never fills up. Every step's scalars travel in the batch (no point of a
+at most ``max_rate_hz`` times a second, with at most ``MAX_IN_FLIGHT`` batches the app has
+not acknowledged yet, so the pipe never fills up, and a frame that keeps the app busy for a
+moment does not hold the next batch back. Every step's scalars travel in the batch (no point of a
 curve is lost); only the latest step's arrays do.
 """
 
@@ -27,6 +28,7 @@ from rnnviz.training import EvalReport, StepReport, TrainConfig, Trainer
 
 SCALAR_FIELDS = ("step", "tokens_seen", "elapsed_s", "loss", "lr", "clip_value", "global_before",
                  "global_after", "clipped", "saturation", "diverged")
+MAX_IN_FLIGHT = 2  # batches sent and not yet acknowledged
 MAX_PENDING_STEPS = 50_000  # if the app falls this far behind, training waits for it
 IDLE_POLL_S = 0.05
 
@@ -125,7 +127,7 @@ class TrainingLoop:
         self.generation = 0
         self.running = False
         self.step_requests = 0
-        self.acknowledged = True
+        self.in_flight = 0  # batches sent, not yet acknowledged
         self.stopped = False
         self.min_interval = 1.0 / max_rate_hz
         self.acc = _Accumulator()
@@ -146,7 +148,7 @@ class TrainingLoop:
                 break
             single = False
             if self.trainer is not None and (self.running or self.step_requests > 0):
-                if len(self.acc) >= MAX_PENDING_STEPS and not self.acknowledged:
+                if len(self.acc) >= MAX_PENDING_STEPS and self.in_flight >= MAX_IN_FLIGHT:
                     time.sleep(0.005)  # back-pressure: the app is far behind
                     continue
                 if not self.running:
@@ -155,7 +157,7 @@ class TrainingLoop:
                 self.train_one()
             now = time.monotonic()
             due = single or not self.running or now - last_emit >= self.min_interval
-            if len(self.acc) and self.acknowledged and due:
+            if len(self.acc) and self.in_flight < MAX_IN_FLIGHT and due:
                 self.send_batch()
                 last_emit = now
 
@@ -173,14 +175,14 @@ class TrainingLoop:
 
     def send_batch(self) -> None:
         batch = self.acc.take(self.generation, self.running)
-        self.acknowledged = False
+        self.in_flight += 1
         self.conn.send(("batch", batch))
 
     # ----------------------------------------------------------------- commands
     def handle(self, message: tuple) -> None:
         kind = message[0]
         if kind == "ack":
-            self.acknowledged = True
+            self.in_flight = max(self.in_flight - 1, 0)
         elif kind == "start":
             self.running = True
         elif kind == "pause":
@@ -226,8 +228,7 @@ class TrainingLoop:
         self.running = False
         self.generation += 1
         self.acc = _Accumulator()
-        self.step_requests = 0
-        self.acknowledged = True
+        self.step_requests = 0  # batches of the old run still in flight are acknowledged as usual
 
     def snapshot(self) -> ModelSnapshot:
         trainer = self.trainer

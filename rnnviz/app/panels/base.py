@@ -65,6 +65,20 @@ def style_plot(plot: pg.PlotItem, font_pt: int) -> None:
         plot.legend.setLabelTextSize(f"{max(font_pt - 1, 7)}pt")
 
 
+def new_view() -> pg.GraphicsLayoutWidget:
+    """A plot canvas that repaints whole, not just the items that changed.
+
+    In a live panel nearly every item changes every frame anyway, and with pyqtgraph's
+    minimal updates the view computes an exposed region item by item and then paints
+    through that ragged clip, which sends every large blend through Qt's thread pool and
+    waits for it; a plain rectangle is painted directly. Measured with
+    ``benchmarks/gui.py`` at 1920×1080: about a third more frames per second.
+    """
+    view = pg.GraphicsLayoutWidget()
+    view.setViewportUpdateMode(QtWidgets.QGraphicsView.ViewportUpdateMode.FullViewportUpdate)
+    return view
+
+
 def new_plot(x_label: str, y_label: str) -> pg.PlotItem:
     """A PlotItem with labelled axes, a light grid and the fast-drawing options."""
     plot = pg.PlotItem()

@@ -10,7 +10,18 @@ import math
 
 import numpy as np
 
-from rnnviz.app.panels.base import BLACK, BLUE, GREY, VERMILION, Panel, StableRange, fmt, new_plot, pen
+from rnnviz.app.panels.base import (
+    BLACK,
+    BLUE,
+    GREY,
+    VERMILION,
+    Panel,
+    StableRange,
+    fmt,
+    new_plot,
+    new_view,
+    pen,
+)
 from rnnviz.app.qt import QtCore, pg
 from rnnviz.app.run_data import RunData
 
@@ -28,7 +39,7 @@ class GradientFlowPanel(Panel):
 
     def __init__(self) -> None:
         super().__init__()
-        self.view = pg.GraphicsLayoutWidget()
+        self.view = new_view()
         self.profile = new_plot("timestep t", "‖∂L/∂hₜ‖")
         self.profile.setLogMode(y=True)
         self.profile.setClipToView(False)

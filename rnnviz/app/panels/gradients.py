@@ -22,6 +22,7 @@ from rnnviz.app.panels.base import (
     envelope,
     fmt,
     new_plot,
+    new_view,
     pen,
     plot_columns,
 )
@@ -47,7 +48,7 @@ class GradientNormsPanel(Panel):
         options.addStretch(1)
         self.layout.addLayout(options)
 
-        self.view = pg.GraphicsLayoutWidget()
+        self.view = new_view()
         self.plot = new_plot("training step", "gradient norm ‖g‖")
         self.plot.setLogMode(y=True)
         self.view.addItem(self.plot)

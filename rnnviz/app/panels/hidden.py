@@ -14,7 +14,7 @@ from collections import deque
 
 import numpy as np
 
-from rnnviz.app.panels.base import GREY, VERMILION, Panel, fmt, new_plot
+from rnnviz.app.panels.base import GREY, VERMILION, Panel, fmt, new_plot, new_view
 from rnnviz.app.qt import QtCore, QtWidgets, pg
 from rnnviz.app.run_data import RunData
 
@@ -74,7 +74,7 @@ class HiddenStatePanel(Panel):
         options.addStretch(1)
         self.layout.addLayout(options)
 
-        self.view = pg.GraphicsLayoutWidget()
+        self.view = new_view()
         self.plot = new_plot("input at each timestep", "hidden unit")
         self.plot.invertY(True)
         self.plot.setClipToView(False)

@@ -23,6 +23,7 @@ from rnnviz.app.panels.base import (
     envelope,
     fmt,
     new_plot,
+    new_view,
     pen,
     plot_columns,
 )
@@ -44,7 +45,7 @@ class LossPanel(Panel):
         options.addStretch(1)
         self.layout.addLayout(options)
 
-        self.view = pg.GraphicsLayoutWidget()
+        self.view = new_view()
         self.plot = new_plot("training step", "loss")
         self.view.addItem(self.plot)
         self.layout.addWidget(self.view, 1)

@@ -23,6 +23,7 @@ from rnnviz.app.panels.base import (
     dense_curve,
     fmt,
     new_plot,
+    new_view,
     pen,
 )
 from rnnviz.app.qt import pg
@@ -37,7 +38,7 @@ class SpectrumPanel(Panel):
 
     def __init__(self) -> None:
         super().__init__()
-        self.view = pg.GraphicsLayoutWidget()
+        self.view = new_view()
         self.plane = new_plot("Re λ", "Im λ")
         self.plane.setAspectLocked(True)
         self.plane.setClipToView(False)

@@ -8,7 +8,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnviz.app.panels.base import BLACK, BLUE, GREEN, GREY, ORANGE, VERMILION, Panel, fmt, new_plot, pen
+from rnnviz.app.panels.base import (
+    BLACK,
+    BLUE,
+    GREEN,
+    GREY,
+    ORANGE,
+    VERMILION,
+    Panel,
+    fmt,
+    new_plot,
+    new_view,
+    pen,
+)
 from rnnviz.app.qt import QtCore, QtGui, QtWidgets, pg
 from rnnviz.app.run_data import RunData
 from rnnviz.training import EvalReport
@@ -28,7 +40,7 @@ class TaskOutputPanel(Panel):
         self.waiting.setWordWrap(True)
         self.pages.addWidget(self.waiting)
 
-        self.sine_view = pg.GraphicsLayoutWidget()
+        self.sine_view = new_view()
         self.sine_plot = new_plot("timestep", "value")
         self.sine_plot.setClipToView(False)
         self.sine_view.addItem(self.sine_plot)
