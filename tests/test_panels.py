@@ -93,3 +93,46 @@ def test_live_summaries_change_at_a_readable_rate_and_end_on_the_latest(qtbot, m
     clock[0] += 10
     panel.flush_summary()
     assert panel.summary.text() == "paused"
+
+
+def test_steady_label_repaints_new_numbers_without_a_new_layout(qtbot) -> None:
+    from rnnviz.app.qt import QtCore, QtGui, QtWidgets
+    from rnnviz.app.steady_label import SteadyLabel
+
+    class LayoutRequests(QtCore.QObject):
+        count = 0
+
+        def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
+            if event.type() == QtCore.QEvent.Type.LayoutRequest:
+                self.count += 1
+            return False
+
+    parent = QtWidgets.QWidget()
+    layout = QtWidgets.QVBoxLayout(parent)
+    label = SteadyLabel("step <b>1</b> · loss 4.29")
+    layout.addWidget(label)
+    layout.addStretch(1)
+    qtbot.addWidget(parent)
+    parent.resize(300, 200)
+    parent.show()
+    qtbot.waitExposed(parent)
+    requests = LayoutRequests()
+    parent.installEventFilter(requests)
+    qtbot.wait(20)
+    requests.count = 0
+
+    for step in range(2, 30):  # same height: repaints only
+        label.setText(f"step <b>{step}</b> · loss {4.29 - step / 100:.2f}")
+        QtWidgets.QApplication.processEvents()
+    assert requests.count == 0
+    assert label.text() == "step <b>29</b> · loss 4.00" and label.plain_text() == "step 29 · loss 4.00"
+
+    one_line = label.height()
+    label.setText("a much longer summary that cannot fit on one line of a 300-pixel panel " * 3)
+    qtbot.waitUntil(lambda: label.height() > one_line, timeout=2000)  # it wraps: the layout follows
+    assert requests.count >= 1
+
+    image = label.grab().toImage()  # the text is really drawn
+    dark = sum(QtGui.QColor(image.pixel(x, y)).value() < 128
+               for x in range(0, image.width(), 2) for y in range(image.height()))
+    assert dark > 20

@@ -39,7 +39,7 @@ class TrainingSession(QtCore.QObject):
     run_replaced = Signal()  # a new trainer (reset or checkpoint): panels start over
 
     def __init__(self, config: TrainConfig, parent: QtCore.QObject | None = None,
-                 max_rate_hz: float = 40.0) -> None:
+                 max_rate_hz: float = 60.0) -> None:
         """Start the training process with ``config``; raises SessionError if it cannot start
         (a missing corpus, say) after stopping the process again."""
         super().__init__(parent)

@@ -121,7 +121,7 @@ def run_details(trainer: Trainer) -> dict[str, Any]:
 class TrainingLoop:
     """The child process's state: one trainer at a time, run, paused or stepped on command."""
 
-    def __init__(self, conn: Connection, max_rate_hz: float = 40.0) -> None:
+    def __init__(self, conn: Connection, max_rate_hz: float = 60.0) -> None:
         self.conn = conn
         self.trainer: Trainer | None = None
         self.generation = 0
@@ -242,7 +242,7 @@ class TrainingLoop:
                              step=trainer.step_count, seed=trainer.config.seed)
 
 
-def training_process_main(conn: Connection, max_rate_hz: float = 40.0) -> None:
+def training_process_main(conn: Connection, max_rate_hz: float = 60.0) -> None:
     """Entry point of the child process."""
     from rnnviz.blas import limit_blas_threads
 

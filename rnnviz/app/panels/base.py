@@ -14,6 +14,7 @@ import numpy as np
 
 from rnnviz.app.qt import QtGui, QtWidgets, pg
 from rnnviz.app.run_data import RunData
+from rnnviz.app.steady_label import SteadyLabel
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies and on projectors.
 BLACK = "#000000"
@@ -156,10 +157,7 @@ class Panel:
         self.layout = QtWidgets.QVBoxLayout(self.widget)
         self.layout.setContentsMargins(6, 4, 6, 4)
         self.layout.setSpacing(4)
-        self.summary = QtWidgets.QLabel()
-        self.summary.setWordWrap(True)
-        self.summary.setTextFormat(pg.QtCore.Qt.TextFormat.RichText)
-        self.summary.setMinimumHeight(1)
+        self.summary = SteadyLabel()
         self.layout.addWidget(self.summary)
         self.plots: list[pg.PlotItem] = []
         self._data: RunData | None = None

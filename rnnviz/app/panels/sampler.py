@@ -220,10 +220,14 @@ class SamplerPanel(Panel):
         self._describe()
 
     def _describe(self) -> None:
-        state = "writing" if self._stream is not None else "done"
-        self.set_summary(f"model as of step {self._sample_step:,} · temperature "
-                         f"{self.temperature.value():g} · {self._produced} of {self._target} "
-                         f"characters · {state}")
+        writing = self._stream is not None
+        text = (f"model as of step {self._sample_step:,} · temperature {self.temperature.value():g} · "
+                f"{self._produced} of {self._target} characters · {'writing' if writing else 'done'}")
+        # The count moves with every character: a live summary; the final one shows at once.
+        if writing:
+            self.set_live_summary(text)
+        else:
+            self.set_summary(text)
 
     def output_text(self) -> str:
         return self.output.toPlainText()
