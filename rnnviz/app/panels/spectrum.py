@@ -103,7 +103,7 @@ class SpectrumPanel(Panel):
             self._extent = extent
             self.plane.setRange(xRange=(-extent, extent), yRange=(-extent, extent), padding=0)
         hint = self._hint(report.activation, rho, sigma)
-        self.set_summary(
+        self.set_live_summary(
             f"spectral radius <b style='color:{VERMILION}'>ρ = max|λ| = {fmt(rho, 4)}</b> · "
             f"largest singular value <b style='color:{BLUE}'>σ₁ = ‖W_hh‖₂ = {fmt(sigma, 4)}</b> · "
             f"step {report.spectrum_step:,}<br>{hint}")
