@@ -17,7 +17,7 @@ from pathlib import Path
 from rnnviz.app.controls import FALLBACK_PRESET, ControlsPanel
 from rnnviz.app.export import write_metrics_csv
 from rnnviz.app.panels import ALL_PANELS
-from rnnviz.app.panels.base import DEFAULT_FONT_PT, Panel
+from rnnviz.app.panels.base import DEFAULT_FONT_PT, Panel, cache_decorations
 from rnnviz.app.panels.sampler import SamplerPanel
 from rnnviz.app.qt import Qt, QtCore, QtGui, QtWidgets
 from rnnviz.app.session import TrainingSession
@@ -84,6 +84,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.panels: list[Panel] = [cls() for cls in ALL_PANELS]
         self.sampler = SamplerPanel(self._model_for_sampling)
         self.panels.append(self.sampler)
+        for panel in self.panels:
+            cache_decorations(panel.widget)
         self.docks: dict[str, QtWidgets.QDockWidget] = {}
 
         self._build_banner()

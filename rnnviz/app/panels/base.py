@@ -80,6 +80,24 @@ def new_view() -> pg.GraphicsLayoutWidget:
     return view
 
 
+# Items that change far less often than the curves: kept as pixmaps (see cache_decorations).
+_DECORATIONS = (pg.AxisItem, pg.LegendItem, pg.graphicsItems.LegendItem.ItemSample, pg.LabelItem, pg.TextItem,
+                QtWidgets.QGraphicsTextItem)
+
+
+def cache_decorations(widget: QtWidgets.QWidget) -> None:
+    """Keep every axis, legend and label in ``widget``'s plots as a pixmap.
+
+    The views repaint whole (see :func:`new_view`), and tick text is the costliest thing to
+    paint; a cached item is drawn again only when it changes (a new range, new levels on a
+    colour bar), and otherwise blitted.
+    """
+    for view in widget.findChildren(pg.GraphicsView):
+        for item in view.scene().items():
+            if isinstance(item, _DECORATIONS):
+                item.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
+
+
 def new_plot(x_label: str, y_label: str) -> pg.PlotItem:
     """A PlotItem with labelled axes, a light grid and the fast-drawing options."""
     plot = pg.PlotItem()
@@ -88,10 +106,6 @@ def new_plot(x_label: str, y_label: str) -> pg.PlotItem:
     plot.showGrid(x=True, y=True, alpha=0.15)
     for name in ("left", "bottom"):
         plot.getAxis(name).enableAutoSIPrefix(False)  # plain numbers: no "(x0.001)" rescaling
-    for name in ("left", "bottom", "right", "top"):
-        # Tick text is the costliest thing to paint; cache each axis as a pixmap so a frame
-        # that only moves a curve blits it instead of drawing every label again.
-        plot.getAxis(name).setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
     plot.setDownsampling(auto=True, mode="peak")
     plot.setClipToView(True)
     plot.hideButtons()

@@ -67,6 +67,7 @@ class GradientFlowPanel(Panel):
         self._first_set = False
         self.profile_range = StableRange(self.profile)
         self._heat_extent: tuple[float, float, int] | None = None
+        self._levels: tuple[float, float] | None = None
 
     def start_run(self, data: RunData) -> None:
         self._first_set = False
@@ -77,6 +78,11 @@ class GradientFlowPanel(Panel):
         self.image.clear()
         aligned = data.task.head.startswith("last")
         self.heat.setLabel("left", "timestep t (aligned at the last input)" if aligned else "timestep t")
+        self.summary.setToolTip(
+            "Only the last step has a loss: everything at earlier t came back through time." if aligned else
+            "Every step has its own loss; what later losses send back adds up towards t = 0, so a flat "
+            "curve means little reaches back.")
+        self._levels = None
 
     def update(self, data: RunData) -> None:
         if not self.needs_redraw(data) or data.latest is None:
@@ -104,7 +110,9 @@ class GradientFlowPanel(Panel):
         if high - low < 0.5:
             high = low + 0.5
         self.image.setImage(logs, levels=(low, high), autoLevels=False)
-        self.colour_bar.setLevels((low, high))
+        if (low, high) != self._levels:  # the bar and its axis redraw only when the levels move
+            self._levels = (low, high)
+            self.colour_bar.setLevels((low, high))
         keys = flow.keys
         first, last = float(keys[0]), float(keys[-1])
         span = max(last - first, 1.0)
@@ -131,9 +139,7 @@ class GradientFlowPanel(Panel):
             else:
                 verdict = ""
             self.set_live_summary(f"step {data.step:,} · the gradient reaching t = 0 is <b>{fmt(ratio)}×</b> "
-                             f"the one at t = {last}, where the loss enters{verdict}")
+                                  f"the one at t = {last}, where the loss enters{verdict}")
         else:
-            self.set_live_summary(
-                f"step {data.step:,} · ‖∂L/∂h₀‖ = <b>{fmt(ratio)}×</b> ‖∂L/∂h<sub>{last}</sub>‖ · every "
-                "step has its own loss; what later losses send back adds up towards t = 0, so a flat "
-                "curve means little reaches back")
+            self.set_live_summary(f"step {data.step:,} · ‖∂L/∂h₀‖ = <b>{fmt(ratio)}×</b> "
+                                  f"‖∂L/∂h<sub>{last}</sub>‖ (a flat curve: little reaches back)")

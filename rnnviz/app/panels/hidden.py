@@ -150,8 +150,8 @@ class HiddenStatePanel(Panel):
         what = "dead (h = 0)" if report.activation == "relu" else "saturated (f′ ≈ 0)"
         colour = VERMILION if sat > 0.5 else "#202020"
         self.set_live_summary(f"<b>{units} units × {steps} timesteps</b>, sequence 0 of the batch at step "
-                         f"{report.step:,} · <b style='color:{colour}'>{sat:.1%}</b> of activations "
-                         f"{what}")
+                              f"{report.step:,} · <b style='color:{colour}'>{sat:.1%}</b> of activations "
+                              f"{what}")
 
     def _set_levels(self, activation: str) -> None:
         levels = activation_levels(activation, self._recent_max)
