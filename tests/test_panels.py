@@ -41,7 +41,8 @@ def test_envelope_keeps_each_buckets_extremes_in_bounded_points() -> None:
     x = np.arange(10_007, dtype=np.float64)
     y = rng.normal(size=x.size)
     y[5000] = 99.0
-    y[4000:4003] = np.nan  # non-finite values inside a bucket are skipped
+    y[4000:4003] = np.nan  # NaN inside a bucket is skipped
+    y[7000] = np.inf  # an infinite value is its bucket's maximum: a gap in the drawn curve
     y[9000:9100] = np.nan  # a bucket with nothing finite is a gap
     columns = 250
     x_out, (y_out,) = envelope(x, [y], columns)
@@ -52,12 +53,12 @@ def test_envelope_keeps_each_buckets_extremes_in_bounded_points() -> None:
     for b, start in enumerate(range(0, x.size, size)):
         bucket = y[start : start + size]
         low, high = y_out[2 * b], y_out[2 * b + 1]
-        if np.isfinite(bucket).any():
-            assert low == np.nanmin(bucket) and high == np.nanmax(bucket)
-        else:
+        if np.isnan(bucket).all():
             assert np.isnan(low) and np.isnan(high)
+        else:
+            assert low == np.nanmin(bucket) and high == np.nanmax(bucket)
         assert x_out[2 * b] == x[start]
-    assert np.nanmax(y_out) == 99.0
+    assert np.nanmax(y_out[np.isfinite(y_out)]) == 99.0 and np.isinf(y_out).sum() == 1
 
 
 def test_envelope_leaves_short_curves_alone() -> None:

@@ -138,8 +138,9 @@ def envelope(x: np.ndarray, ys: list[np.ndarray], columns: int) -> tuple[np.ndar
 
     A 20,000-row history drawn in a 600-pixel plot is 1,200 points instead of 20,000; every
     spike is kept (it is its bucket's maximum), and so are each curve's overall extremes, so
-    a view range fitted to the result fits the data. Non-finite values are skipped within a
-    bucket (a bucket with nothing finite stays NaN, a gap with ``connect="finite"``).
+    a view range fitted to the result fits the data. NaN values are skipped within a bucket
+    (a bucket of nothing but NaN stays NaN); an infinite value is its bucket's extreme, so
+    either way the curve shows a gap there with ``connect="finite"``.
     ``x`` must be increasing; each bucket is drawn at its first step.
     """
     n = len(x)
@@ -150,9 +151,7 @@ def envelope(x: np.ndarray, ys: list[np.ndarray], columns: int) -> tuple[np.ndar
     x_out = np.repeat(np.asarray(x)[starts], 2)
     out = []
     for y in ys:
-        finite = np.where(np.isfinite(y), y, np.nan)
-        with np.errstate(invalid="ignore"):
-            low, high = np.fmin.reduceat(finite, starts), np.fmax.reduceat(finite, starts)
+        low, high = np.fmin.reduceat(y, starts), np.fmax.reduceat(y, starts)  # fmin/fmax skip NaN
         pairs = np.empty(2 * starts.size)
         pairs[0::2], pairs[1::2] = low, high
         out.append(pairs)
