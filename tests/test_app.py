@@ -286,6 +286,32 @@ def test_sampler_says_it_needs_a_character_model(window: MainWindow, qtbot) -> N
 
 
 # -------------------------------------------------------------------- settings form
+def test_clip_marks_one_per_pixel_column_and_final_when_paused(make_window: WindowFactory, qtbot) -> None:
+    """Clipping on every step: the marks never pile up beyond one per pixel column, and once
+    paused they reach the last clipped step shown."""
+    window = make_window(SINE.replace(clip="norm", clip_value=1e-4))  # every step is clipped
+    wait_steps(qtbot, window, 600)
+    window.toggle_running()
+    settle(qtbot, window)
+    panel = window.panel("gradients")
+    steps = window.session.data.steps
+    assert steps.column("clipped").all()
+
+    def marks() -> np.ndarray:
+        x, _ = panel.clip_marks.getData()
+        return np.asarray(x if x is not None else [])
+
+    columns = panel.plot.getViewBox().width()
+    per_column = np.ceil(len(steps) / columns)  # steps per pixel column
+
+    def reaches_the_end() -> bool:
+        return marks().size > 0 and steps.column("step")[-1] - marks()[-1] < per_column
+
+    qtbot.waitUntil(reaches_the_end, timeout=WAIT_MS)
+    assert marks().size <= columns + 1
+    assert np.isin(marks(), steps.column("step")).all()  # each mark is at a step that was clipped
+
+
 def test_learning_rate_changes_live_without_a_reset(window: MainWindow, qtbot) -> None:
     data = window.session.data
     wait_steps(qtbot, window, 20)

@@ -217,8 +217,9 @@ class TrainingSession(QtCore.QObject):
         self.run_replaced.emit()
 
     def _set_running(self, running: bool) -> None:
-        if self.data is not None:
+        if self.data is not None and self.data.running != running:
             self.data.running = running
+            self.data.version += 1  # panels that thin out their redraws while running show all now
         if running != self._running:
             self._running = running
             self.running_changed.emit(running)
@@ -229,6 +230,7 @@ class TrainingSession(QtCore.QObject):
                 return  # from a run that has since been replaced
             assert self.data is not None
             self.data.add_batch(batch)
+            self.data.running = self._running  # a batch sent before a pause arrived still says running
             self.step_count = batch.latest.step
             if batch.scalars["diverged"].any():  # the training process paused itself
                 self._set_running(False)

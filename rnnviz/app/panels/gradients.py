@@ -7,6 +7,7 @@ curve, and the summary says on what fraction of steps it fired (overall and rece
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 
@@ -30,7 +31,7 @@ from rnnviz.app.qt import QtWidgets, pg
 from rnnviz.app.run_data import RECENT_WINDOW, RunData
 from rnnviz.core.rnn import PARAM_NAMES
 
-MAX_CLIP_MARKS = 1500  # markers are drawn one by one; more than this would slow every frame
+CLIP_MARKS_HZ = 4.0
 
 
 class GradientNormsPanel(Panel):
@@ -86,10 +87,12 @@ class GradientNormsPanel(Panel):
         self._threshold_key: tuple = ()
         self.range = StableRange(self.plot)
         self._marks_key: tuple = ()
+        self._marks_at = -math.inf
 
     def start_run(self, data: RunData) -> None:
         self._threshold_key = ()
         self._marks_key = ()
+        self._marks_at = -math.inf
         self.range.reset()
         for curve in (*self.before.values(), *self.after.values(), self.global_before,
                       self.global_after, self.clip_marks):
@@ -121,14 +124,7 @@ class GradientNormsPanel(Panel):
         threshold = [np.array([data.latest.clip_value])] if data.latest.clip_mode == "norm" else []
         shown = [y for n, y in curves.items() if n != "global_after"]  # after ≤ before: never the extreme
         self.range.fit([ends(steps.column("step"))], [*shown, *threshold], log_y=True)
-        x = steps.column("step")
-        clipped = np.flatnonzero(steps.column("clipped") > 0.5)
-        if clipped.size > MAX_CLIP_MARKS:
-            clipped = clipped[:: math.ceil(clipped.size / MAX_CLIP_MARKS)]
-        marks_key = (clipped.size, int(clipped[-1]) if clipped.size else -1, steps.stride)
-        if marks_key != self._marks_key:  # scatter items are slow to rebuild: only when they change
-            self._marks_key = marks_key
-            self.clip_marks.setData(x[clipped], steps.column("global_before")[clipped])
+        self._mark_clipping(steps, final=not data.running)
         report = data.latest
         self._place_threshold(report.clip_mode, report.clip_value)
 
@@ -148,6 +144,23 @@ class GradientNormsPanel(Panel):
                          f"({data.recent_clipped_fraction:.0%} of the last "
                          f"{min(RECENT_WINDOW, len(data.recent_clipped))})")
         self.set_live_summary(" · ".join(parts))
+
+    def _mark_clipping(self, steps, final: bool) -> None:
+        """A triangle on the global-norm curve where clipping fired: at most one per pixel column
+        (more would draw on top of each other), rebuilt at most CLIP_MARKS_HZ times a second, as
+        a scatter of symbols is slow to rebuild and clipping can fire on every step."""
+        clipped = np.flatnonzero(steps.column("clipped") > 0.5)
+        key = (clipped.size, int(clipped[-1]) if clipped.size else -1, steps.stride)
+        now = time.monotonic()
+        recent = now - self._marks_at < 1.0 / CLIP_MARKS_HZ
+        if key == self._marks_key or (recent and not final):  # paused: always the final marks
+            return
+        self._marks_key, self._marks_at = key, now
+        if clipped.size:
+            size = max(math.ceil(len(steps) / plot_columns(self.plot)), 1)
+            first_in_column = np.flatnonzero(np.diff(clipped // size, prepend=-1))
+            clipped = clipped[first_in_column]
+        self.clip_marks.setData(steps.column("step")[clipped], steps.column("global_before")[clipped])
 
     def _place_threshold(self, mode: str, value: float) -> None:
         key = (mode, value)

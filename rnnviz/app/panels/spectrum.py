@@ -21,10 +21,13 @@ from rnnviz.app.panels.base import (
     Panel,
     StableRange,
     dense_curve,
+    ends,
+    envelope,
     fmt,
     new_plot,
     new_view,
     pen,
+    plot_columns,
 )
 from rnnviz.app.qt import pg
 from rnnviz.app.run_data import RunData
@@ -87,9 +90,10 @@ class SpectrumPanel(Panel):
         spectra = data.spectra
         steps, rhos, sigmas = (spectra.column(c) for c in ("step", "spectral_radius",
                                                           "largest_singular_value"))
-        self.radius_curve.setData(steps, rhos)
-        self.sigma_curve.setData(steps, sigmas)
-        self.history_range.fit([steps], [rhos, sigmas, np.array([1.0])])
+        x, (rhos, sigmas) = envelope(steps, [rhos, sigmas], plot_columns(self.history))
+        self.radius_curve.setData(x, rhos)
+        self.sigma_curve.setData(x, sigmas)
+        self.history_range.fit([ends(steps)], [rhos, sigmas, np.array([1.0])])
         spec = report.spectrum
         eig = np.asarray(spec.eigenvalues)
         rho, sigma = spec.spectral_radius, spec.largest_singular_value
