@@ -214,12 +214,18 @@ def test_reset_while_training_shows_what_training_does(window: MainWindow, qtbot
 
 
 # ------------------------------------------------------------------------- sampler
-def test_sampler_streams_text_after_the_typed_seed(make_window: WindowFactory, qtbot) -> None:
+def open_sampler(make_window: WindowFactory, qtbot, steps: int):
+    """A character-model window with the sampler tab in front, once it has trained ``steps``."""
     window = make_window(CHARLM)
     sampler = window.sampler
     window.docks["sampler"].raise_()
-    wait_steps(qtbot, window, 30)
+    wait_steps(qtbot, window, steps)
     qtbot.waitUntil(lambda: sampler.pages.currentWidget() is sampler.text_page, timeout=WAIT_MS)
+    return window, sampler
+
+
+def test_sampler_streams_text_after_the_typed_seed(make_window: WindowFactory, qtbot) -> None:
+    window, sampler = open_sampler(make_window, qtbot, steps=30)
 
     # Typing S, R and spaces into the seed box must type, not step, reset or pause.
     data_before = window.session.data
@@ -251,11 +257,7 @@ def test_sampler_streams_text_after_the_typed_seed(make_window: WindowFactory, q
 
 def test_sampler_names_unknown_seed_characters(make_window: WindowFactory, qtbot) -> None:
     """The built-in corpus has no 'Z' and no 'ü': the panel names both, nothing crashes."""
-    window = make_window(CHARLM)
-    sampler = window.sampler
-    window.docks["sampler"].raise_()
-    wait_steps(qtbot, window, 10)
-    qtbot.waitUntil(lambda: sampler.pages.currentWidget() is sampler.text_page, timeout=WAIT_MS)
+    window, sampler = open_sampler(make_window, qtbot, steps=10)
     sampler.seed.clear()
     type_text(qtbot, sampler.seed, "Zürich")
     assert sampler.seed.text() == "Zürich"
