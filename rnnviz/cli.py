@@ -300,7 +300,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         preset = args.preset
         if preset is not None and preset not in list_presets():
             raise UserError(f"unknown preset {preset!r}; choose one of {', '.join(list_presets())}")
-        return run_app(preset=preset)
+        return run_app(preset=preset, exit_process=True)
     except (ConfigError, TaskError, CheckpointError, UnknownTokensError, UserError) as exc:
         return _fail(str(exc))
     except BrokenPipeError:

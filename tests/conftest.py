@@ -82,6 +82,8 @@ def make_window(qtbot: Any, qsettings: QSettings) -> Callable[..., MainWindow]:
             window.resize(*size)
             window.show()
             qtbot.waitExposed(window)
+        # The first run is built by the training process while the window appears.
+        qtbot.waitUntil(lambda: not window.starting, timeout=20_000)
         return window
 
     return factory
@@ -104,7 +106,7 @@ def training_stopped(session: Any, timeout: float = 5.0) -> bool:
 FAIL_ON_CALL_ENV = "RNNVIZ_TEST_FAIL_ON_STEP_CALL"
 
 
-def training_main_with_fault(conn: Any, max_rate_hz: float = 40.0) -> None:
+def training_main_with_fault(conn: Any, max_rate_hz: float = 40.0, autosave_dir: str | None = None) -> None:
     """A training-process entry point whose ``Trainer.step`` raises on call N.
 
     Training runs in a spawned child, where a monkeypatch in the test process cannot reach,
@@ -127,7 +129,7 @@ def training_main_with_fault(conn: Any, max_rate_hz: float = 40.0) -> None:
         return original_step(self)
 
     Trainer.step = step  # type: ignore[method-assign]
-    training_process_main(conn, max_rate_hz)
+    training_process_main(conn, max_rate_hz, autosave_dir)
 
 
 @pytest.fixture

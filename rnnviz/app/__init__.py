@@ -16,11 +16,16 @@ def has_display() -> bool:
     return any(os.environ.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
 
 
-def run_app(argv: list[str] | None = None, preset: str | None = None) -> int:
-    """Open the window, already training the default preset (or ``preset``); return the exit code."""
+def run_app(argv: list[str] | None = None, preset: str | None = None, exit_process: bool = False) -> int:
+    """Open the window, already training the default preset (or ``preset``); return the exit code.
+
+    With ``exit_process`` (the ``rnnviz`` command) the process ends as soon as the window has
+    closed and saved everything, skipping the interpreter's teardown of Qt objects.
+    """
     if not has_display():
         print(NO_DISPLAY_MESSAGE, file=sys.stderr)
         return 2
+    from rnnviz.app.lifecycle import SignalCloser, enable_crash_reports, quiet_exit, setup_logging, state_dir
     from rnnviz.app.main_window import MainWindow
     from rnnviz.app.qt import QtGui, QtWidgets
     from rnnviz.training import ConfigError
@@ -30,6 +35,12 @@ def run_app(argv: list[str] | None = None, preset: str | None = None) -> int:
     app.setApplicationName("rnnviz")
     app.setOrganizationName("rnnviz")
     app.setApplicationDisplayName("rnnviz")
+    try:
+        folder = state_dir()
+    except OSError:
+        folder = None
+    setup_logging(folder)
+    enable_crash_reports(folder)
     font = QtGui.QFont(app.font())
     font.setPointSize(max(font.pointSize(), 10))
     app.setFont(font)
@@ -38,8 +49,15 @@ def run_app(argv: list[str] | None = None, preset: str | None = None) -> int:
     except ConfigError as exc:
         print(f"rnnviz: {exc}", file=sys.stderr)
         return 2
+    closer = SignalCloser(window)
     window.show()
-    return int(app.exec())
+    code = int(app.exec())
+    window.close()  # saves settings and stops training, if the loop ended some other way
+    code = closer.exit_code or code
+    closer.uninstall()
+    if exit_process:
+        quiet_exit(code)
+    return code
 
 
 __all__ = ["NO_DISPLAY_MESSAGE", "has_display", "run_app"]

@@ -58,6 +58,13 @@ class DecimatingHistory:
             offset += consumed
             self._halve()
 
+    def truncate_after(self, value: float, key: str = "step") -> None:
+        """Drop the rows whose ``key`` is greater than ``value`` (the column is increasing)."""
+        keep = int(np.searchsorted(self._data[key][: self.size], value, side="right"))
+        for column in self._data.values():
+            column[keep : self.size] = np.nan
+        self.size = keep
+
     def _store(self, arrays: Mapping[str, np.ndarray], picks: np.ndarray) -> None:
         n = picks.size
         for name, column in self._data.items():
@@ -118,6 +125,10 @@ class DecimatingMatrix:
                         continue
                 self._append(float(key), np.asarray(row, dtype=np.float64))
             self.seen += 1
+
+    def truncate_after(self, key: float) -> None:
+        """Drop the rows whose key (step) is greater than ``key``."""
+        self.size = int(np.searchsorted(self._keys[: self.size], key, side="right"))
 
     def _append(self, key: float, row: np.ndarray) -> None:
         if row.size > self.width:

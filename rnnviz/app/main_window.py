@@ -9,7 +9,7 @@ current model and settings stay as they were.
 from __future__ import annotations
 
 import json
-import sys
+import logging
 import time
 from collections import deque
 from pathlib import Path
@@ -19,14 +19,18 @@ from rnnviz.app.export import write_metrics_csv
 from rnnviz.app.panels import ALL_PANELS
 from rnnviz.app.panels.base import DEFAULT_FONT_PT, Panel, cache_decorations
 from rnnviz.app.panels.sampler import SamplerPanel
+from rnnviz.app.pending import PendingIndicator
 from rnnviz.app.qt import Qt, QtCore, QtGui, QtWidgets
 from rnnviz.app.session import TrainingSession
 from rnnviz.app.steady_label import SteadyLabel
 from rnnviz.blas import limit_blas_threads
 from rnnviz.training import DEFAULT_PRESET, ConfigError, TrainConfig
 
+log = logging.getLogger(__name__)
+
 REDRAW_MS = 13  # each pass draws half the panels: every panel up to ~38 times a second
 REDRAW_GROUPS = 2
+IDLE_REDRAW_MS = 200  # while paused
 STATUS_MS = 500
 STATE_VERSION = 3  # bump when the dock layout changes, so old saved layouts are ignored
 LARGE_FONT_PT = 13
@@ -80,13 +84,22 @@ class MainWindow(QtWidgets.QMainWindow):
         self._rates: deque[tuple[float, int, int]] = deque(maxlen=16)
 
         self.controls = ControlsPanel()
-        self.session, preset_name, problem = self._first_session(config, preset, restore_last_run)
+        self.starting = True  # until the first run is up
+        self.session, preset_name, problem = self._first_session(config, preset, restore_last_run, start)
         self.panels: list[Panel] = [cls() for cls in ALL_PANELS]
-        self.sampler = SamplerPanel(self._model_for_sampling)
+        self.sampler = SamplerPanel(self._request_model)
         self.panels.append(self.sampler)
         for panel in self.panels:
             cache_decorations(panel.widget)
         self.docks: dict[str, QtWidgets.QDockWidget] = {}
+        self.redraw_timer = QtCore.QTimer(self)
+        self.redraw_timer.setInterval(REDRAW_MS)
+        self.redraw_timer.timeout.connect(self._redraw_next_group)
+        self._next_group = 0
+        self.frames_drawn = 0
+        self.status_timer = QtCore.QTimer(self)
+        self.status_timer.setInterval(STATUS_MS)
+        self.status_timer.timeout.connect(self._update_status)
 
         self._build_banner()
         self._build_actions()
@@ -100,28 +113,22 @@ class MainWindow(QtWidgets.QMainWindow):
         self._restore_settings()
         self._apply_font(self._font_pt)
 
-        self.redraw_timer = QtCore.QTimer(self)
-        self.redraw_timer.setInterval(REDRAW_MS)
-        self.redraw_timer.timeout.connect(self._redraw_next_group)
-        self._next_group = 0
         self.redraw_timer.start()
-        self.status_timer = QtCore.QTimer(self)
-        self.status_timer.setInterval(STATUS_MS)
-        self.status_timer.timeout.connect(self._update_status)
         self.status_timer.start()
-        self.frames_drawn = 0
         self._closing_done = False
         if problem:
             self.show_problem(problem, kind="warning")
         self.redraw()
-        if start:
-            self.session.start()
         self._update_status()
 
     # ------------------------------------------------------------ construction
-    def _first_session(self, config: TrainConfig | None, preset: str | None,
-                       restore_last_run: bool) -> tuple[TrainingSession, str, str]:
-        """The first run: explicit config, else explicit preset, else the last run, else default."""
+    def _first_session(self, config: TrainConfig | None, preset: str | None, restore_last_run: bool,
+                       start: bool) -> tuple[TrainingSession, str, str]:
+        """The first run: explicit config, else explicit preset, else the last run, else default.
+
+        The window does not wait for it: the training process builds the run while the window
+        appears, and if a candidate cannot start (a corpus that has gone), the next is tried.
+        """
         problem = ""
         candidates: list[tuple[TrainConfig, str]] = []
         if config is not None:
@@ -144,19 +151,31 @@ class MainWindow(QtWidgets.QMainWindow):
         default = self.controls.preset(DEFAULT_PRESET) or FALLBACK_PRESET
         candidates.append((default.config, default.name))
         candidates.append((FALLBACK_PRESET.config, FALLBACK_PRESET.name))
-        last_error: Exception | None = None
-        for index, (cfg, name) in enumerate(candidates):
-            try:
-                session = TrainingSession(cfg, parent=self)
-            except Exception as exc:  # a missing corpus from last time must not stop the app
-                last_error = exc
-                if index == 0 and config is not None:
-                    raise
-                problem = _sentence(f"Could not start the {'last session' if index == 0 else name} "
-                                    f"settings: {exc}") + " Started the default preset instead."
-                continue
-            return session, name, problem
-        raise RuntimeError(f"no configuration could start: {last_error}")
+        first, name = candidates[0]
+        self._start_first = start
+        self._fallbacks = candidates[1:]
+        self._first_label = "last session" if restore_last_run and config is None and preset is None \
+            and len(candidates) > 2 else name or "chosen"
+        session = TrainingSession(first, parent=self, on_started=self._first_run_started, start=start)
+        return session, name, problem
+
+    def _first_run_started(self, ok: bool, payload: object) -> None:
+        """The first run is up, or could not start: then the next candidate is tried."""
+        if ok:
+            self.starting = False
+            self._update_status()
+            return
+        if not self._fallbacks:
+            self.starting = False
+            self.show_problem(_sentence(f"No run could start: {payload}"))
+            return
+        config, name = self._fallbacks.pop(0)
+        self.show_problem(_sentence(f"Could not start the {self._first_label} settings: {payload}")
+                          + " Starting the default preset instead.", kind="warning")
+        self._first_label = name
+        self.controls.set_config(config, preset=name)
+        self.session.reset(config, start=self._start_first, on_done=self._first_run_started,
+                           description="Starting")
 
     def _build_banner(self) -> None:
         self.banner = Banner()
@@ -296,6 +315,8 @@ class MainWindow(QtWidgets.QMainWindow):
                       self.elapsed_label):
             label.setContentsMargins(8, 0, 8, 0)
             bar.addPermanentWidget(label)
+        self.pending_indicator = PendingIndicator(self.session)
+        bar.insertPermanentWidget(0, self.pending_indicator)
 
     def _connect(self) -> None:
         s = self.session
@@ -303,6 +324,8 @@ class MainWindow(QtWidgets.QMainWindow):
         s.diverged.connect(self._diverged)
         s.running_changed.connect(self._running_changed)
         s.run_replaced.connect(self._run_replaced)
+        s.data_arrived.connect(self._wake_redraw)
+        s.notice.connect(lambda message, kind: self.show_problem(message, kind=kind))
         c = self.controls
         c.live_changed.connect(self._apply_live)
         c.preset_chosen.connect(self.choose_preset)
@@ -390,6 +413,15 @@ class MainWindow(QtWidgets.QMainWindow):
         self._next_group = (group + 1) % REDRAW_GROUPS
         if self._next_group == 0:
             self.frames_drawn += 1
+            # Paused and drawn: slow down to a few passes a second (a view option the user
+            # changes still shows promptly) instead of waking the machine ~75 times a second.
+            idle = not self.session.running and not self.sampler.streaming
+            self.redraw_timer.setInterval(IDLE_REDRAW_MS if idle else REDRAW_MS)
+
+    def _wake_redraw(self) -> None:
+        """New data: back to the full frame rate."""
+        if self.redraw_timer.interval() != REDRAW_MS:
+            self.redraw_timer.setInterval(REDRAW_MS)
 
     def _redraw(self, panels: list[Panel]) -> None:
         data = self.session.data
@@ -415,7 +447,11 @@ class MainWindow(QtWidgets.QMainWindow):
         span = now - first[0]
         steps_rate = (step - first[1]) / span if span > 0.2 else 0.0
         tokens_rate = (tokens - first[2]) / span if span > 0.2 else 0.0
-        if self.session.running:
+        if self.starting:
+            self.state_label.setText("<b style='color:#0B4F8A'>starting…</b>")
+        elif self.session.waiting_for_process:
+            self.state_label.setText("<b style='color:#8A5300'>waiting for the training process…</b>")
+        elif self.session.running:
             self.state_label.setText("<b style='color:#007A4D'>● training</b>")
         elif latest is not None and not latest.finite:
             self.state_label.setText("<b style='color:#B00020'>■ paused: loss non-finite</b>")
@@ -439,8 +475,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.banner_action.setVisible(True)
         self.banner_bar.show()
         self.statusBar().showMessage(message, 15_000)
+        log.warning("%s", message)
         if details:
-            print(details, file=sys.stderr)
+            log.error("%s", details.rstrip())
 
     def _worker_failed(self, message: str, details: str) -> None:
         self.show_problem(f"Training stopped with an error: {message}. Training is paused; the model "
@@ -455,6 +492,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _running_changed(self, running: bool) -> None:
         self.start_action.setText("Pause" if running else "Start")
+        self._wake_redraw()
         self._update_status()
 
     def _run_replaced(self) -> None:
@@ -479,90 +517,87 @@ class MainWindow(QtWidgets.QMainWindow):
         names = ", ".join(f"{k.replace('_', ' ')} = {v}" for k, v in changes.items())
         self.statusBar().showMessage(f"Applied live: {names}", 5000)
 
-    def reset(self) -> None:
+    def reset(self) -> int | None:
         """Step 0 again with the form's settings (the same seed gives the same start)."""
         try:
             config = self.controls.form_config()
         except ConfigError as exc:
             self.show_problem(_sentence(str(exc)) + " Nothing was reset.", kind="warning")
-            return
-        self._start_new_run(config, self.controls.current_preset, "Reset")
+            return None
+        return self._start_new_run(config, self.controls.current_preset, "Reset")
 
-    def choose_preset(self, name: str) -> None:
+    def choose_preset(self, name: str) -> int | None:
         preset = self.controls.preset(name)
         if preset is None:
             self.show_problem(f"Unknown preset {name!r}.", kind="warning")
-            return
-        if self._start_new_run(preset.config, name, f"Loading the {preset.title} preset"):
-            self.session.start()
+            return None
+        return self._start_new_run(preset.config, name, f"Loading the {preset.title} preset", start=True)
 
-    def _start_new_run(self, config: TrainConfig, preset: str, what: str) -> bool:
-        previous = self.session.config
-        was_running = self.session.running
-        try:
-            self.session.reset(config)
-        except Exception as exc:  # bad corpus, bad settings, out of memory: keep the old run
-            self.session.pause()
-            self.controls.set_config(previous)
-            self.show_problem(f"{what} failed: {_sentence(str(exc))} The previous run is kept, paused.")
-            return False
-        self.hide_banner()
-        self.controls.set_config(config, preset=preset or None)
-        self.statusBar().showMessage(f"{what}: step 0, seed {config.seed}", 5000)
-        if was_running:  # a reset while training goes on training, from step 0
-            self.session.start()
-        return True
+    def _start_new_run(self, config: TrainConfig, preset: str, what: str, start: bool = False) -> int:
+        """Ask for a new run; the current one carries on until it is replaced, and stays if the
+        new one cannot start (a bad corpus, not enough memory)."""
+        def done(ok: bool, payload: object) -> None:
+            if not ok:
+                self.show_problem(f"{what} failed: {_sentence(str(payload))} The current run carries on.",
+                                  kind="warning")
+                return
+            self.hide_banner()
+            self.controls.set_config(self.session.config, preset=preset or None)
+            self.statusBar().showMessage(f"{what}: step 0, seed {config.seed}", 5000)
 
-    def open_corpus(self, path: str | None = None) -> bool:
+        # A reset while training goes on training, from step 0.
+        return self.session.reset(config, start=start or self.session.running, on_done=done,
+                                  description=what)
+
+    def open_corpus(self, path: str | None = None) -> int | None:
         if not path:
             path, _ = QtWidgets.QFileDialog.getOpenFileName(
                 self, "Open a text file to train on", str(Path.home()), "Text files (*.txt);;All files (*)")
             if not path:
-                return False
+                return None
         config = self.session.config
         try:
             config = config.replace(task="charlm", corpus=str(path))
         except ConfigError as exc:
             self.show_problem(_sentence(str(exc)), kind="warning")
-            return False
+            return None
         return self._start_new_run(config, "", f"Opening {Path(path).name}")
 
-    def save_checkpoint(self, path: str | None = None) -> Path | None:
+    def save_checkpoint(self, path: str | None = None) -> int | None:
         if not path:
             path, _ = QtWidgets.QFileDialog.getSaveFileName(
                 self, "Save checkpoint", str(Path.home() / "rnnviz-checkpoint.npz"),
                 "rnnviz checkpoints (*.npz)")
             if not path:
                 return None
-        try:
-            saved = self.session.save_checkpoint(path)
-        except Exception as exc:
-            self.show_problem(f"Could not save the checkpoint: {_sentence(str(exc))}")
-            return None
-        self.statusBar().showMessage(f"Saved checkpoint {saved} at step {self.session.data.step:,}", 8000)
-        return saved
+        step = self.session.data.step
 
-    def load_checkpoint(self, path: str | None = None) -> bool:
+        def done(ok: bool, payload: object) -> None:
+            if not ok:
+                self.show_problem(f"Could not save the checkpoint: {_sentence(str(payload))}")
+                return
+            self.statusBar().showMessage(f"Saved checkpoint {payload} (step {step:,} or later)", 8000)
+
+        return self.session.save_checkpoint(path, on_done=done)
+
+    def load_checkpoint(self, path: str | None = None) -> int | None:
         if not path:
             path, _ = QtWidgets.QFileDialog.getOpenFileName(
                 self, "Load checkpoint", str(Path.home()), "rnnviz checkpoints (*.npz);;All files (*)")
             if not path:
-                return False
-        was_running = self.session.running
-        try:
-            self.session.load_checkpoint(path)
-        except Exception as exc:  # CheckpointError, TaskError (corpus moved), anything else
-            self.session.pause()
-            self.show_problem(f"Could not load the checkpoint: {_sentence(str(exc))} The current run is "
-                              "kept, paused.")
-            return False
-        self.hide_banner()
-        self.controls.set_config(self.session.config)
-        if was_running:
-            self.session.start()
-        self.statusBar().showMessage(f"Loaded {Path(path).name}: continuing from step "
-                                     f"{self.session.step_count:,}", 8000)
-        return True
+                return None
+
+        def done(ok: bool, payload: object) -> None:
+            if not ok:  # CheckpointError, TaskError (corpus moved), anything else
+                self.show_problem(f"Could not load the checkpoint: {_sentence(str(payload))} The current "
+                                  "run carries on.")
+                return
+            self.hide_banner()
+            self.controls.set_config(self.session.config)
+            self.statusBar().showMessage(f"Loaded {Path(path).name}: continuing from step "
+                                         f"{self.session.step_count:,}", 8000)
+
+        return self.session.load_checkpoint(path, start=self.session.running, on_done=done)
 
     def export_png(self, folder: str | None = None) -> list[Path]:
         if not folder:
@@ -608,11 +643,18 @@ class MainWindow(QtWidgets.QMainWindow):
         self.statusBar().showMessage(f"Exported metrics to {written}", 8000)
         return written
 
-    def _model_for_sampling(self):
+    def _request_model(self, on_done) -> None:
+        """The sampler's model copy, asked of the training process without waiting."""
         if not self.session.data.task.can_sample:
-            return None
-        model, vocab, step, seed = self.session.model_for_sampling()
-        return (model, vocab, step, seed) if vocab is not None else None
+            on_done(True, None)
+            return
+
+        def done(ok: bool, payload: object) -> None:
+            if ok and payload is not None and payload[1] is None:  # type: ignore[index]
+                payload = None  # not a text model (the run changed meanwhile)
+            on_done(ok, payload)
+
+        self.session.model_for_sampling(done)
 
     # ------------------------------------------------------------------ closing
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
@@ -621,6 +663,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.redraw_timer.stop()
             self.status_timer.stop()
             self.sampler.stop()
+            self.pending_indicator.stop()
             try:
                 self._save_settings()
             finally:

@@ -52,6 +52,17 @@ def task_info(details: dict[str, Any]) -> TaskInfo:
                     vocab_size=len(vocab) if vocab is not None else 0, vocab=vocab)
 
 
+_HEADS = {"charlm": "seq_softmax", "sentiment": "last_softmax", "sine": "seq_mse"}
+
+
+def placeholder_task_info(config: TrainConfig) -> TaskInfo:
+    """What the panels can know of a run before the training process has built it: its task's
+    name and head, nothing that needs the data (the window shows at once; the facts follow)."""
+    return TaskInfo(name=config.task, head=_HEADS.get(config.task, "seq_softmax"),
+                    baseline_loss=math.nan, token_kind="value", can_sample=False, vocab_size=0,
+                    vocab=None)
+
+
 class RunData:
     """Bounded histories of one run plus the latest step's arrays and evaluation."""
 
@@ -81,7 +92,7 @@ class RunData:
         scalars = dict(batch.scalars)
         scalars["smoothed_loss"] = self._smooth(scalars["loss"])
         self.steps.extend(scalars)
-        self.flow.extend(scalars["step"], batch.dh_norms)
+        self.flow.extend(batch.dh_steps, batch.dh_norms)
         if self.first_dh_norms is None and batch.dh_norms:
             self.first_dh_norms = np.asarray(batch.dh_norms[0])
         if batch.spectra:
@@ -104,6 +115,23 @@ class RunData:
         self.divergences.extend(int(s) for s in batch.scalars["step"][diverged])
         self.latest = batch.latest
         self.running = batch.running
+        self.version += 1
+
+    def truncate_after(self, step: int) -> None:
+        """Forget everything after ``step``: the run continues from there (a restarted
+        training process resumes from its autosave), so those steps will come again."""
+        for history in (self.steps, self.evals, self.spectra):
+            history.truncate_after(step)
+        self.flow.truncate_after(step)
+        if self.latest is not None and self.latest.step > step:
+            self.latest = None
+        if self.latest_eval is not None and self.latest_eval.step > step:
+            self.latest_eval = None
+        if self.latest is None:
+            self.start_step = step  # what the status bar shows until the next batch
+        smoothed = self.steps.last("smoothed_loss")
+        if math.isfinite(smoothed) and self._ema_weight > 0:
+            self._ema = smoothed * self._ema_weight
         self.version += 1
 
     def _smooth(self, losses: np.ndarray) -> np.ndarray:

@@ -1,33 +1,82 @@
 """One training session: the training process, and the RunData the panels read.
 
-The session lives on the GUI thread. A QTimer drains the pipe from the training process:
-batches are filed into RunData (cheap NumPy appends) and acknowledged; drawing happens on
-the window's own timer. Requests that must succeed or fail as a whole (reset, load, save,
-model copy) wait for their reply, so a bad corpus or a corrupt checkpoint raises here and
-the current run carries on untouched.
+The session lives on the GUI thread and never waits for the training process. Messages are
+read when the pipe has data (a socket notifier; a short timer where there is none), batches
+are filed into RunData (cheap NumPy appends) and acknowledged, and requests (reset, load,
+save, a model copy for sampling) return at once: their answer arrives later through the
+callback given with them. While one is pending the old run carries on, and a request that
+fails changes nothing.
+
+Every run is named by a number the session chooses; the training process announces each run
+it starts and tags its batches with it, and the session follows what is announced (see
+``training_process``), so no timeout, lost, duplicated or reordered message can leave the
+two sides out of step. If the process dies (or a pending request is cancelled), a new one
+starts from the run's latest autosave and the window keeps its curves up to that step.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
+import logging
 import multiprocessing
+import os
+import shutil
+import signal
+import tempfile
 import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rnnviz.app.qt import QtCore, Signal
-from rnnviz.app.run_data import RunData, task_info
-from rnnviz.app.training_process import ModelSnapshot, ReportBatch, training_process_main
+from rnnviz.app.run_data import RunData, placeholder_task_info, task_info
+from rnnviz.app.training_process import ModelSnapshot, ReportBatch, autosave_path, training_process_main
 from rnnviz.core import RNN, Vocabulary
 from rnnviz.training import LIVE_FIELDS, ConfigError, TrainConfig
 
-POLL_MS = 5
-REQUEST_TIMEOUT_S = 120.0  # a 100 MB corpus loads in about a second; this is only a backstop
-STOP_TIMEOUT_S = 2.0
+log = logging.getLogger(__name__)
+
+FALLBACK_POLL_MS = 5  # only where the pipe cannot be watched by a socket notifier
+WATCH_MS = 250  # how often the process's health is checked
+STOP_TIMEOUT_S = 1.0
+STALL_AFTER_S = 2.0  # no batch for this long while training: say the process is not answering
+MAX_RESTARTS = 3  # in RESTART_WINDOW_S; then the session gives up and says so
+RESTART_WINDOW_S = 60.0
+Done = Callable[[bool, Any], None]  # (ok, payload or one-sentence error)
 
 
 class SessionError(RuntimeError):
     """A request the training process refused; the message is one sentence for the user."""
+
+
+@dataclass
+class PendingRequest:
+    id: int
+    kind: str
+    description: str  # for the status bar: "Opening big.txt"
+    on_done: Done | None
+    started: float = field(default_factory=time.monotonic)
+
+
+def _ignore(ok: bool, payload: Any) -> None:
+    """The default callback: failures are logged (the caller chose not to show them)."""
+    if not ok:
+        log.warning("request failed: %s", payload)
+
+
+def describe_exit(exitcode: int | None) -> str:
+    if exitcode is None:
+        return "it stopped answering"
+    if exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        return f"it was ended by {name}"
+    return f"it exited with code {exitcode}"
 
 
 class TrainingSession(QtCore.QObject):
@@ -36,36 +85,95 @@ class TrainingSession(QtCore.QObject):
     failed = Signal(str, str)  # message, traceback
     diverged = Signal(int)  # the step at which the loss became non-finite
     running_changed = Signal(bool)
-    run_replaced = Signal()  # a new trainer (reset or checkpoint): panels start over
+    run_replaced = Signal()  # a new run (reset or checkpoint): panels start over
+    data_arrived = Signal()  # a batch was filed
+    pending_changed = Signal()  # a request started or finished
+    notice = Signal(str, str)  # a sentence for the user and its kind ("info", "warning", "error")
 
     def __init__(self, config: TrainConfig, parent: QtCore.QObject | None = None,
-                 max_rate_hz: float = 60.0) -> None:
-        """Start the training process with ``config``; raises SessionError if it cannot start
-        (a missing corpus, say) after stopping the process again."""
+                 max_rate_hz: float = 60.0, autosave_dir: str | Path | None = None,
+                 on_started: Done | None = None, start: bool = False) -> None:
+        """Start the training process and ask it for a run of ``config`` (training at once if
+        ``start``). The window does not wait: ``on_started(ok, details_or_message)`` says how
+        that went."""
         super().__init__(parent)
+        self._max_rate_hz = max_rate_hz
+        self._own_autosave_dir = autosave_dir is None
+        self.autosave_dir = Path(autosave_dir) if autosave_dir is not None else \
+            Path(tempfile.mkdtemp(prefix="rnnviz-autosave-"))
+        self._running = False
+        self._closed = False
+        self._request_ids = itertools.count(1)
+        self._run_ids = itertools.count(1)
+        self._pending: dict[int, PendingRequest] = {}
+        self._asked_about: set[int] = set()
+        self._restarts: deque[float] = deque(maxlen=MAX_RESTARTS)
+        self._pace: float | None = None
+        self.run_id = 0  # the run the panels show; 0 until the first is announced
+        self.config = config
+        self.step_count = 0
+        self.autosaved_step: int | None = None
+        self.last_batch_at = time.monotonic()
+        self.process_number = 0
+        self.data = RunData(placeholder_task_info(config), config)
+        self.watch_timer = QtCore.QTimer(self)
+        self.watch_timer.setInterval(WATCH_MS)
+        self.watch_timer.timeout.connect(self._check_process)
+        self._spawn()
+        self.reset(config, start=start, on_done=on_started, description="Starting")
+        self.watch_timer.start()
+
+    # ----------------------------------------------------------------- process
+    def _spawn(self) -> None:
         context = multiprocessing.get_context("spawn")  # never fork a process that runs Qt
         self._conn, child = context.Pipe()
-        self.process = context.Process(target=training_process_main, args=(child, max_rate_hz),
+        self.process = context.Process(target=training_process_main,
+                                       args=(child, self._max_rate_hz, str(self.autosave_dir)),
                                        name="rnnviz-training", daemon=True)
         self.process.start()
         child.close()
-        self._running = False
-        self._closed = False
-        self._request_id = 0
-        self._replies: dict[int, tuple[bool, Any]] = {}
-        self._generation = 0
-        self.config = config
-        self.step_count = 0
-        self.data: RunData | None = None
-        self.timer = QtCore.QTimer(self)
-        self.timer.setInterval(POLL_MS)
-        self.timer.timeout.connect(self._drain)
-        try:
-            self.reset(config)
-        except Exception:
-            self.shutdown()
-            raise
-        self.timer.start()
+        self.process_number += 1
+        self._last_seq = 0
+        self.last_batch_at = time.monotonic()
+        self._notifier: QtCore.QSocketNotifier | None = None
+        self._poll_timer: QtCore.QTimer | None = None
+        if os.name == "posix":
+            readable = QtCore.QSocketNotifier.Type.Read
+            self._notifier = QtCore.QSocketNotifier(self._conn.fileno(), readable, self)
+            self._notifier.activated.connect(self._drain)
+        else:  # pragma: no cover - Windows pipes are not sockets
+            self._poll_timer = QtCore.QTimer(self)
+            self._poll_timer.setInterval(FALLBACK_POLL_MS)
+            self._poll_timer.timeout.connect(self._drain)
+            self._poll_timer.start()
+
+    def _retire_process(self, timeout: float) -> None:
+        """Stop watching the current process's pipe and make sure the process is gone."""
+        if self._notifier is not None:
+            self._notifier.setEnabled(False)
+            self._notifier.deleteLater()
+            self._notifier = None
+        if self._poll_timer is not None:
+            self._poll_timer.stop()
+            self._poll_timer = None
+        with contextlib.suppress(OSError, ValueError):  # the process may be gone already
+            self._conn.send(("stop",))
+        # Keep reading while it stops: a batch it is sending could otherwise block on a full pipe.
+        deadline = time.monotonic() + timeout
+        while self.process.is_alive() and time.monotonic() < deadline:
+            try:
+                if self._conn.poll(0.02):
+                    self._conn.recv()
+            except (EOFError, OSError):
+                break
+        self.process.join(max(0.0, deadline - time.monotonic()))
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join(0.5)
+        if self.process.is_alive():  # pragma: no cover - a process that ignores SIGTERM
+            self.process.kill()
+            self.process.join(0.5)
+        self._conn.close()
 
     # ------------------------------------------------------------------ control
     @property
@@ -74,10 +182,29 @@ class TrainingSession(QtCore.QObject):
 
     @property
     def alive(self) -> bool:
-        return self.process.is_alive()
+        return not self._closed and self.process.is_alive()
+
+    @property
+    def pending(self) -> list[PendingRequest]:
+        """Requests sent and not answered yet, oldest first."""
+        return list(self._pending.values())
+
+    @property
+    def pace(self) -> float | None:
+        return self._pace
+
+    @property
+    def waiting_for_process(self) -> bool:
+        """Training, but no batch for a while: the process is busy, stopped or hung."""
+        if not self._running or self._closed:
+            return False
+        expected = STALL_AFTER_S if self._pace is None else max(STALL_AFTER_S, 3.0 / self._pace)
+        return time.monotonic() - self.last_batch_at > expected
 
     def start(self) -> None:
         if not self._closed:
+            if not self._running:
+                self.last_batch_at = time.monotonic()
             self._send("start")
             self._set_running(True)
 
@@ -94,8 +221,10 @@ class TrainingSession(QtCore.QObject):
         self.pause()
         self._send("step")
 
-    def watch_sequence(self, index: int) -> None:
-        self._send("watch", int(index))
+    def set_pace(self, steps_per_second: float | None) -> None:
+        """Train at most this many steps a second (None: as fast as possible)."""
+        self._pace = steps_per_second
+        self._send("pace", steps_per_second)
 
     def update_live(self, **changes: Any) -> None:
         """Learning rate, clipping, intervals: applied before the next step (ConfigError if bad)."""
@@ -105,48 +234,77 @@ class TrainingSession(QtCore.QObject):
         self.config = self.config.replace(**changes)  # validates; raises ConfigError
         self._send("live", changes)
 
-    def reset(self, config: TrainConfig) -> None:
-        """A fresh run for ``config``; raises SessionError (bad corpus...) and keeps this run."""
-        self._new_run(self._request("reset", config.to_dict()))
+    # ----------------------------------------------------------------- requests
+    def reset(self, config: TrainConfig, start: bool = False, on_done: Done | None = None,
+              description: str = "Resetting") -> int:
+        """A fresh run for ``config`` (training at once if ``start``); until the training
+        process announces it, the current run carries on, and if it fails, it stays."""
+        run = next(self._run_ids)
+        return self._request("reset", {"run": run, "config": config.to_dict(), "start": start},
+                             description, on_done)
 
-    def load_checkpoint(self, path: str | Path) -> None:
-        """Continue from a checkpoint; raises SessionError and keeps this run."""
-        self._new_run(self._request("load", str(path)))
+    def load_checkpoint(self, path: str | Path, start: bool = False, on_done: Done | None = None) -> int:
+        """Continue from a checkpoint; a failure keeps the current run."""
+        run = next(self._run_ids)
+        return self._request("load", {"run": run, "path": str(path), "start": start},
+                             f"Loading {Path(path).name}", on_done)
 
-    def save_checkpoint(self, path: str | Path) -> Path:
-        return Path(self._request("save", str(path)))
+    def save_checkpoint(self, path: str | Path, on_done: Done | None = None) -> int:
+        """``on_done(True, path)`` once written."""
+        def done(ok: bool, payload: Any) -> None:
+            (on_done or _ignore)(ok, Path(payload) if ok else payload)
+        return self._request("save", str(path), f"Saving {Path(path).name}", done)
 
-    def model_for_sampling(self) -> tuple[RNN, Vocabulary | None, int, int]:
-        """A private copy of the model, its vocabulary, its step and the run's seed."""
-        snap: ModelSnapshot = self._request("model")
-        model = RNN(*snap.sizes, activation=snap.activation, dtype=snap.dtype, seed=0)
-        model.flat_params[...] = snap.flat_params
-        vocab = Vocabulary(snap.vocab_tokens, kind=snap.vocab_kind or "character") \
-            if snap.vocab_tokens is not None else None
-        return model, vocab, snap.step, snap.seed
+    def model_for_sampling(self, on_done: Callable[[bool, Any], None]) -> int:
+        """``on_done(True, (model, vocab, step, seed))``: a private copy to sample from."""
+        def done(ok: bool, payload: Any) -> None:
+            if not ok:
+                on_done(False, payload)
+                return
+            snap: ModelSnapshot = payload
+            model = RNN(*snap.sizes, activation=snap.activation, dtype=snap.dtype, seed=0)
+            model.flat_params[...] = snap.flat_params
+            vocab = Vocabulary(snap.vocab_tokens, kind=snap.vocab_kind or "character") \
+                if snap.vocab_tokens is not None else None
+            on_done(True, (model, vocab, snap.step, snap.seed))
+        return self._request("model", None, "Copying the model", done)
 
+    def _request(self, kind: str, argument: Any, description: str, on_done: Done | None) -> int:
+        request = next(self._request_ids)
+        if self._closed:
+            (on_done or _ignore)(False, "the training process has stopped")
+            return request
+        self._pending[request] = PendingRequest(request, kind, description, on_done)
+        self._send("request", request, kind, argument)
+        self.pending_changed.emit()
+        return request
+
+    def cancel_pending(self) -> None:
+        """Give up on every pending request: the training process is restarted from the
+        current run's autosave (the only way to interrupt one that is busy or hung)."""
+        if self._pending and not self._closed:
+            self._restart("Cancelled", failure="cancelled")
+
+    def _finish(self, request: int, ok: bool, payload: Any) -> None:
+        pending = self._pending.pop(request, None)
+        if pending is None:
+            return  # answered after it was cancelled
+        self.pending_changed.emit()
+        (pending.on_done or _ignore)(ok, payload)
+
+    # ------------------------------------------------------------------ shutdown
     def shutdown(self) -> None:
-        """Stop the training process and wait for it (at most a couple of seconds)."""
+        """Stop the training process and wait for it (about a second at most)."""
         if self._closed:
             return
         self._closed = True
-        self.timer.stop()
-        with contextlib.suppress(OSError, ValueError):  # the process may be gone already
-            self._conn.send(("stop",))
-        # Keep reading while it stops: a batch it is sending could otherwise block on a full pipe.
-        deadline = time.monotonic() + STOP_TIMEOUT_S
-        while self.process.is_alive() and time.monotonic() < deadline:
-            try:
-                if self._conn.poll(0.02):
-                    self._conn.recv()
-            except (EOFError, OSError):
-                break
-        self.process.join(STOP_TIMEOUT_S)
-        if self.process.is_alive():
-            self.process.terminate()
-            self.process.join(STOP_TIMEOUT_S)
-        self._conn.close()
+        self.watch_timer.stop()
+        self._retire_process(STOP_TIMEOUT_S)
+        for request in list(self._pending):
+            self._finish(request, False, "rnnviz is closing")
         self._set_running(False)
+        if self._own_autosave_dir:
+            shutil.rmtree(self.autosave_dir, ignore_errors=True)
 
     # ------------------------------------------------------------ the pipe
     def _send(self, *message: Any) -> None:
@@ -155,34 +313,15 @@ class TrainingSession(QtCore.QObject):
         try:
             self._conn.send(message)
         except (OSError, ValueError) as exc:
-            self._process_lost(exc)
+            log.warning("could not send %s to the training process: %r", message[0], exc)
+            # The watch timer notices the dead process and restarts it.
 
-    def _request(self, kind: str, argument: Any = None) -> Any:
-        """Send a request and wait for its reply, filing any batches that arrive meanwhile."""
-        if self._closed or not self.process.is_alive():
-            raise SessionError("the training process is not running; restart rnnviz")
-        self._request_id += 1
-        request = self._request_id
-        self._send(kind, request, argument)
-        deadline = time.monotonic() + REQUEST_TIMEOUT_S
-        while request not in self._replies:
-            if time.monotonic() > deadline or not self.process.is_alive():
-                raise SessionError(f"the training process did not answer the {kind} request")
-            try:
-                if self._conn.poll(0.05):
-                    self._handle(self._conn.recv())
-            except (EOFError, OSError) as exc:
-                self._process_lost(exc)
-                raise SessionError("the training process stopped unexpectedly") from exc
-        ok, payload = self._replies.pop(request)
-        if not ok:
-            raise SessionError(payload)
-        return payload
-
-    def _drain(self) -> None:
-        """Timer slot: take everything the training process has sent."""
+    def _drain(self, *_: Any) -> None:
+        """Take what the training process has sent (bounded, so input is never starved)."""
         try:
-            while not self._closed and self._conn.poll():
+            for _ in range(200):
+                if self._closed or not self._conn.poll():
+                    break
                 self._handle(self._conn.recv())
         except (EOFError, OSError) as exc:
             self._process_lost(exc)
@@ -191,33 +330,113 @@ class TrainingSession(QtCore.QObject):
         kind = message[0]
         if kind == "batch":
             self._take_batch(message[1])
+        elif kind == "run":
+            self._adopt(message[1], message[2])
         elif kind == "reply":
-            self._replies[message[1]] = (message[2], message[3])
+            self._finish(message[1], message[2], message[3])
         elif kind == "failed":
-            self._set_running(False)
-            self.failed.emit(message[1], message[2])
+            if message[1] == self.run_id:
+                self._set_running(False)
+                self.failed.emit(message[2], message[3])
+        elif kind == "autosaved":
+            if message[1] == self.run_id:
+                self.autosaved_step = int(message[2])
+        elif kind == "autosave_failed":
+            log.warning("autosave failed: %s", message[2])
+            self.notice.emit(f"Could not write the autosave ({message[2]}); if the training process "
+                             "stops, recent steps may be lost.", "warning")
 
-    def _process_lost(self, exc: BaseException) -> None:
-        if not self._closed:
+    def _check_process(self) -> None:
+        """Timer: a process that died without closing the pipe is noticed here."""
+        if not self._closed and not self.process.is_alive():
+            self._drain()
+            if not self._closed and not self.process.is_alive():
+                self._process_lost(None)
+
+    def _process_lost(self, exc: BaseException | None) -> None:
+        if self._closed:
+            return
+        self.process.join(0.2)
+        reason = describe_exit(self.process.exitcode if not self.process.is_alive() else None)
+        log.error("the training process stopped unexpectedly: %s (%r)", reason, exc)
+        self._restart(f"The training process stopped unexpectedly ({reason})",
+                      failure="the training process stopped before answering")
+
+    def _restart(self, why: str, failure: str) -> None:
+        """A new training process that continues the current run from its autosave."""
+        was_running = self._running
+        self._retire_process(0.2)
+        for request in list(self._pending):
+            self._finish(request, False, failure)
+        now = time.monotonic()
+        if len(self._restarts) == MAX_RESTARTS and now - self._restarts[0] < RESTART_WINDOW_S:
             self._closed = True
-            self.timer.stop()
+            self.watch_timer.stop()
             self._set_running(False)
-            self.failed.emit("the training process stopped unexpectedly; save your settings and "
-                             "restart rnnviz", repr(exc))
+            self.notice.emit(f"{why}, and it has stopped {MAX_RESTARTS} times within a minute, so rnnviz "
+                             "gave up restarting it. Your settings are kept; save them and restart "
+                             "rnnviz to train again.", "error")
+            return
+        self._restarts.append(now)
+        self._spawn()
+        path = autosave_path(self.autosave_dir, self.run_id)
+        resumed_from = self.autosaved_step if path.is_file() else None
+        if resumed_from is not None:
+            argument: dict[str, Any] = {"run": self.run_id, "path": str(path), "start": was_running}
+            kind = "load"
+        else:
+            argument = {"run": self.run_id, "config": self.config.to_dict(), "start": was_running}
+            kind = "reset"
+
+        def recovered(ok: bool, payload: Any) -> None:
+            if not ok:
+                self._set_running(False)
+                self.notice.emit(f"{why}; restarting it failed: {payload}.", "error")
+                return
+            step = int(payload["step"])
+            where = (f"from step {step:,}, the last autosave" if resumed_from is not None
+                     else "from step 0 (there was no autosave yet)")
+            self.notice.emit(f"{why}; a new one continues the run {where}.", "warning")
+
+        self._pending_restart(kind, argument, recovered)
+
+    def _pending_restart(self, kind: str, argument: dict[str, Any], on_done: Done) -> None:
+        self._request(kind, argument, "Restarting the training process", on_done)
+        live = {name: getattr(self.config, name) for name in LIVE_FIELDS}
+        self._send("live", live)  # the form's live settings may be newer than the autosave's
+        if self._pace is not None:
+            self._send("pace", self._pace)
 
     # ----------------------------------------------------------- bookkeeping
-    def _new_run(self, details: dict[str, Any]) -> None:
-        self._generation += 1
-        self.config = TrainConfig.from_dict(details["config"])
-        self.step_count = int(details["step"])
-        self.data = RunData(task_info(details), self.config)
-        self.data.start_step = self.step_count
-        self.data.running = False
-        self._set_running(False)
+    def _adopt(self, run: int, details: dict[str, Any]) -> None:
+        """The training process started ``run``: follow it. The same run announced again (a
+        restarted process) keeps the curves up to the step it continues from."""
+        config = TrainConfig.from_dict(details["config"])
+        step = int(details["step"])
+        self.step_count = step
+        self.autosaved_step = None
+        running = bool(details.get("running", False))
+        if run == self.run_id:
+            self.config = config.replace(**{name: getattr(self.config, name) for name in LIVE_FIELDS})
+            self.data.truncate_after(step)
+            self._last_seq = 0
+            self._set_running(running)
+            self.data_arrived.emit()
+            return
+        self.run_id = run
+        self.config = config
+        self._last_seq = 0
+        self.data = RunData(task_info(details), config)
+        self.data.start_step = step
+        self.data.running = running
+        self.last_batch_at = time.monotonic()
+        self._set_running(running)
+        for note in details.get("notes", []):
+            self.notice.emit(note, "info")
         self.run_replaced.emit()
 
     def _set_running(self, running: bool) -> None:
-        if self.data is not None and self.data.running != running:
+        if self.data.running != running:
             self.data.running = running
             self.data.version += 1  # panels that thin out their redraws while running show all now
         if running != self._running:
@@ -226,14 +445,21 @@ class TrainingSession(QtCore.QObject):
 
     def _take_batch(self, batch: ReportBatch) -> None:
         try:
-            if batch.generation != self._generation:
-                return  # from a run that has since been replaced
-            assert self.data is not None
+            if batch.run != self.run_id:
+                if batch.run > self.run_id and batch.run not in self._asked_about:
+                    self._asked_about.add(batch.run)  # its announcement was lost: ask again
+                    self._request("describe", None, "Catching up with the training process", None)
+                return
+            if batch.seq <= self._last_seq:
+                return  # a duplicate, or a batch overtaken by a newer one
+            self._last_seq = batch.seq
+            self.last_batch_at = time.monotonic()
             self.data.add_batch(batch)
             self.data.running = self._running  # a batch sent before a pause arrived still says running
             self.step_count = batch.latest.step
             if batch.scalars["diverged"].any():  # the training process paused itself
                 self._set_running(False)
                 self.diverged.emit(int(batch.latest.step))
+            self.data_arrived.emit()
         finally:
             self._send("ack")

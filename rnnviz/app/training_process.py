@@ -5,20 +5,35 @@ that hold the GIL, and so is pyqtgraph's painting. On a thread the two take turn
 core and, at 25+ frames a second, the window left the trainer about a third of its headless
 speed. In its own process the trainer has a core to itself; the app only draws.
 
-Nothing here imports Qt. The app sends commands down a pipe; this process answers requests
-(reset, load, save, model) with ``("reply", id, ok, payload)`` and sends ``("batch", batch)``
-at most ``max_rate_hz`` times a second, with at most ``MAX_IN_FLIGHT`` batches the app has
-not acknowledged yet, so the pipe never fills up, and a frame that keeps the app busy for a
-moment does not hold the next batch back. Every step's scalars travel in the batch (no point of a
-curve is lost); only the latest step's arrays do.
+Nothing here imports Qt. The protocol is built so that the two sides cannot get out of step:
+
+- The app names every run (``run``, a number it chooses). ``reset`` and ``load`` requests
+  carry the new run's number; when this process starts that run it announces it with
+  ``("run", run, details)`` before any of its batches, and the app adopts whatever run is
+  announced, whether or not it still waits for the reply. A lost announcement is asked for
+  again (``describe``).
+- Every batch carries its run and a sequence number that only grows within this process,
+  so a duplicated or late batch is recognised and dropped.
+- Requests are answered with ``("reply", id, ok, payload)``; the app never waits for one.
+- The process writes an autosave of the current run (an ordinary checkpoint, atomically)
+  every few seconds of training and whenever it pauses; if it dies, the app starts a new
+  process from that file and loses at most those seconds.
+
+Batches go out at most ``max_rate_hz`` times a second, with at most ``MAX_IN_FLIGHT`` not yet
+acknowledged, so the pipe never fills up. Every step's scalars travel (no point of a curve is
+lost); only the latest step's arrays do, and the ‖∂L/∂h_t‖ profiles are thinned when the app
+falls behind, so the backlog is bounded in bytes as well as in steps.
 """
 
 from __future__ import annotations
 
+import math
+import signal
 import time
 import traceback
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,38 +44,42 @@ from rnnviz.training import EvalReport, StepReport, TrainConfig, Trainer
 SCALAR_FIELDS = ("step", "tokens_seen", "elapsed_s", "loss", "lr", "clip_value", "global_before",
                  "global_after", "clipped", "saturation", "diverged")
 MAX_IN_FLIGHT = 2  # batches sent and not yet acknowledged
-MAX_PENDING_STEPS = 50_000  # if the app falls this far behind, training waits for it
+MAX_PENDING_STEPS = 20_000  # if the app falls this far behind, training waits for it
+MAX_PENDING_PROFILE_BYTES = 4 << 20  # ‖∂L/∂h_t‖ profiles kept for the app; thinned beyond this
 IDLE_POLL_S = 0.05
+AUTOSAVE_EVERY_S = 5.0  # at least; slower when saving is slow (a huge model)
+AUTOSAVE_MAX_SHARE = 0.05  # of the training time spent writing autosaves
 
 
 @dataclass
 class ReportBatch:
     """Everything since the previous batch: per-step scalars, the latest step's arrays."""
 
-    generation: int  # which trainer produced it; batches of a replaced trainer are dropped
+    run: int  # the run it belongs to (named by the app)
+    seq: int  # grows with every batch this process sends: duplicates and stragglers are dropped
     scalars: dict[str, np.ndarray]  # SCALAR_FIELDS and grad_before.<p> / grad_after.<p>
-    dh_norms: list[np.ndarray]  # one (T,) array per step
+    dh_steps: np.ndarray  # the steps whose ‖∂L/∂h_t‖ profile is in dh_norms (all, unless thinned)
+    dh_norms: list[np.ndarray]  # one (T,) array per step in dh_steps
     spectra: list[tuple[int, float, float]]  # (step, spectral radius, largest singular value)
     evaluations: list[EvalReport]
     latest: StepReport
     running: bool  # whether training continues after this batch
 
-    @property
-    def steps(self) -> int:
-        return len(self.scalars["step"])
-
 
 @dataclass
 class _Accumulator:
     rows: dict[str, list[float]] = field(default_factory=dict)
+    dh_steps: list[int] = field(default_factory=list)
     dh_norms: list[np.ndarray] = field(default_factory=list)
+    dh_bytes: int = 0
     spectra: list[tuple[int, float, float]] = field(default_factory=list)
     evaluations: list[EvalReport] = field(default_factory=list)
     latest: StepReport | None = None
     last_spectrum_step: int = -1
+    steps: int = 0
 
     def __len__(self) -> int:
-        return len(self.dh_norms)
+        return self.steps
 
     def add(self, report: StepReport) -> None:
         values = {
@@ -75,7 +94,17 @@ class _Accumulator:
             values[f"grad_after.{name}"] = report.grad_norms_after.get(name, np.nan)
         for key, value in values.items():
             self.rows.setdefault(key, []).append(value)
+        self.steps += 1
+        self.dh_steps.append(report.step)
         self.dh_norms.append(report.dh_norms)
+        self.dh_bytes += report.dh_norms.nbytes
+        if self.dh_bytes > MAX_PENDING_PROFILE_BYTES and len(self.dh_norms) > 2:
+            # The app is far behind: keep every other profile (the newest always), as its own
+            # history would when full, rather than holding an unbounded backlog.
+            keep = list(range(len(self.dh_norms) - 1, -1, -2))[::-1]
+            self.dh_steps = [self.dh_steps[i] for i in keep]
+            self.dh_norms = [self.dh_norms[i] for i in keep]
+            self.dh_bytes = sum(p.nbytes for p in self.dh_norms)
         spec = report.spectrum
         if spec is not None and report.spectrum_step != self.last_spectrum_step:
             self.last_spectrum_step = report.spectrum_step
@@ -84,14 +113,15 @@ class _Accumulator:
             self.evaluations.append(report.evaluation)
         self.latest = report
 
-    def take(self, generation: int, running: bool) -> ReportBatch:
+    def take(self, run: int, seq: int, running: bool) -> ReportBatch:
         assert self.latest is not None
-        batch = ReportBatch(generation=generation,
+        batch = ReportBatch(run=run, seq=seq,
                             scalars={k: np.asarray(v, dtype=np.float64) for k, v in self.rows.items()},
-                            dh_norms=self.dh_norms, spectra=self.spectra,
-                            evaluations=self.evaluations, latest=self.latest, running=running)
-        self.rows, self.dh_norms, self.spectra, self.evaluations = {}, [], [], []
-        self.latest = None
+                            dh_steps=np.asarray(self.dh_steps, dtype=np.int64), dh_norms=self.dh_norms,
+                            spectra=self.spectra, evaluations=self.evaluations, latest=self.latest,
+                            running=running)
+        self.rows, self.dh_steps, self.dh_norms, self.dh_bytes = {}, [], [], 0
+        self.spectra, self.evaluations, self.latest, self.steps = [], [], None, 0
         return batch
 
 
@@ -115,29 +145,47 @@ def run_details(trainer: Trainer) -> dict[str, Any]:
     return {"config": trainer.config.to_dict(), "step": trainer.step_count, "task_name": task.name,
             "head": task.head, "baseline_loss": float(task.baseline_loss),
             "vocab_tokens": task.vocab.tokens if task.vocab is not None else None,
-            "vocab_kind": task.vocab.kind if task.vocab is not None else None}
+            "vocab_kind": task.vocab.kind if task.vocab is not None else None,
+            "notes": list(getattr(trainer, "load_notes", [])), "running": False}
+
+
+def autosave_path(folder: str | Path, run: int) -> Path:
+    """Where the autosave of ``run`` lives: one file per run, so a restarted process can
+    never mistake another run's weights for this one's."""
+    return Path(folder) / f"run-{run}.npz"
 
 
 class TrainingLoop:
     """The child process's state: one trainer at a time, run, paused or stepped on command."""
 
-    def __init__(self, conn: Connection, max_rate_hz: float = 60.0) -> None:
+    def __init__(self, conn: Connection, max_rate_hz: float = 60.0,
+                 autosave_dir: str | None = None) -> None:
         self.conn = conn
         self.trainer: Trainer | None = None
-        self.generation = 0
+        self.run_id = 0
+        self.seq = 0
         self.running = False
         self.step_requests = 0
         self.in_flight = 0  # batches sent, not yet acknowledged
         self.stopped = False
         self.min_interval = 1.0 / max_rate_hz
+        self.pace: float | None = None  # steps a second; None = as fast as possible
+        self.next_step_at = 0.0
+        self.autosave_dir = autosave_dir
+        self.saved_step = -1  # the step of the latest autosave of this run
+        self.last_save_at = time.monotonic()
+        self.save_cost_s = 0.0
         self.acc = _Accumulator()
 
     def run(self) -> None:
         last_emit = 0.0
         while not self.stopped:
-            busy = self.trainer is not None and (self.running or self.step_requests > 0)
+            wants_step = self.trainer is not None and (self.running or self.step_requests > 0)
+            wait = 0.0 if wants_step else IDLE_POLL_S
+            if wants_step and self.pace is not None and self.running:
+                wait = max(0.0, min(self.next_step_at - time.monotonic(), IDLE_POLL_S))
             try:
-                if self.conn.poll(0 if busy else IDLE_POLL_S):
+                if self.conn.poll(wait):
                     while not self.stopped:
                         self.handle(self.conn.recv())
                         if not self.conn.poll():
@@ -151,15 +199,22 @@ class TrainingLoop:
                 if len(self.acc) >= MAX_PENDING_STEPS and self.in_flight >= MAX_IN_FLIGHT:
                     time.sleep(0.005)  # back-pressure: the app is far behind
                     continue
+                now = time.monotonic()
+                if self.running and self.pace is not None and now < self.next_step_at:
+                    continue
                 if not self.running:
                     self.step_requests -= 1
                     single = True
+                elif self.pace is not None:
+                    self.next_step_at = max(self.next_step_at + 1.0 / self.pace, now)
                 self.train_one()
             now = time.monotonic()
-            due = single or not self.running or now - last_emit >= self.min_interval
+            due = single or not self.running or self.pace is not None or now - last_emit >= self.min_interval
             if len(self.acc) and self.in_flight < MAX_IN_FLIGHT and due:
                 self.send_batch()
                 last_emit = now
+            self.autosave_if_due()
+        self.autosave(force=False)  # stopping: the latest state, for whoever comes next
 
     def train_one(self) -> None:
         assert self.trainer is not None
@@ -167,16 +222,49 @@ class TrainingLoop:
             report = self.trainer.step()
         except Exception as exc:  # any failure: pause, tell the app, stay alive
             self.running, self.step_requests = False, 0
-            self.conn.send(("failed", f"{type(exc).__name__}: {exc}", traceback.format_exc()))
+            self.conn.send(("failed", self.run_id, f"{type(exc).__name__}: {exc}", traceback.format_exc()))
             return
         self.acc.add(report)
         if report.diverged:
             self.running, self.step_requests = False, 0
 
     def send_batch(self) -> None:
-        batch = self.acc.take(self.generation, self.running)
+        self.seq += 1
+        batch = self.acc.take(self.run_id, self.seq, self.running)
         self.in_flight += 1
         self.conn.send(("batch", batch))
+
+    # ---------------------------------------------------------------- autosave
+    def autosave_if_due(self) -> None:
+        if self.trainer is None or self.autosave_dir is None:
+            return
+        if self.running:
+            interval = max(AUTOSAVE_EVERY_S, self.save_cost_s / AUTOSAVE_MAX_SHARE)
+            if time.monotonic() - self.last_save_at >= interval:
+                self.autosave()
+        elif self.step_requests == 0:
+            self.autosave()  # paused: keep what the user is looking at
+
+    def autosave(self, force: bool = False) -> None:
+        """Write the current run to its autosave file if it moved on since the last one."""
+        trainer = self.trainer
+        if trainer is None or self.autosave_dir is None:
+            return
+        if not force and trainer.step_count == self.saved_step:
+            self.last_save_at = time.monotonic()
+            return
+        started = time.monotonic()
+        try:
+            path = trainer.save(autosave_path(self.autosave_dir, self.run_id))
+        except Exception as exc:  # a full disk must not stop training; the app hears of it
+            self.saved_step = trainer.step_count  # do not retry at every step
+            self.last_save_at = time.monotonic()
+            self.conn.send(("autosave_failed", self.run_id, str(exc) or type(exc).__name__))
+            return
+        self.save_cost_s = time.monotonic() - started
+        self.last_save_at = time.monotonic()
+        self.saved_step = trainer.step_count
+        self.conn.send(("autosaved", self.run_id, trainer.step_count, str(path)))
 
     # ----------------------------------------------------------------- commands
     def handle(self, message: tuple) -> None:
@@ -185,50 +273,69 @@ class TrainingLoop:
             self.in_flight = max(self.in_flight - 1, 0)
         elif kind == "start":
             self.running = True
+            self.next_step_at = time.monotonic()
         elif kind == "pause":
             self.running = False
         elif kind == "step":
             self.step_requests += 1
+        elif kind == "pace":
+            pace = message[1]
+            self.pace = float(pace) if pace is not None and math.isfinite(pace) and pace > 0 else None
+            self.next_step_at = time.monotonic()
         elif kind == "live":
             if self.trainer is not None:
                 try:
                     self.trainer.update_live(**message[1])
                 except ValueError as exc:  # the app validates first; this is a safety net
-                    self.conn.send(("failed", str(exc), traceback.format_exc()))
-        elif kind == "watch":
-            if self.trainer is not None:
-                self.trainer.watched_sequence = int(message[1])
+                    self.conn.send(("failed", self.run_id, str(exc), traceback.format_exc()))
         elif kind == "stop":
             self.stopped = True
-        elif kind in ("reset", "load", "save", "model"):
-            self.answer(kind, message[1], message[2] if len(message) > 2 else None)
+        elif kind == "request":
+            _, request, what, argument = message[:4]
+            self.answer(request, what, argument)
 
-    def answer(self, kind: str, request: int, argument: Any) -> None:
+    def answer(self, request: int, kind: str, argument: Any) -> None:
         """Do a request and reply; a failure replies with its message and changes nothing."""
         try:
             if kind in ("reset", "load"):
-                trainer = (Trainer(TrainConfig.from_dict(argument)) if kind == "reset"
-                           else Trainer.from_checkpoint(argument))
-                self.replace(trainer)
+                run = int(argument["run"])
+                if kind == "reset":
+                    trainer = Trainer(TrainConfig.from_dict(argument["config"]))
+                else:
+                    trainer = Trainer.from_checkpoint(argument["path"])
+                self.replace(trainer, run, start=bool(argument.get("start", False)))
                 payload: Any = run_details(trainer)
+                payload["running"] = self.running
+            elif kind == "describe":
+                if self.trainer is not None:
+                    details = {**run_details(self.trainer), "running": self.running}
+                    self.conn.send(("run", self.run_id, details))
+                payload = self.run_id
             elif self.trainer is None:
                 raise RuntimeError("no training run has started yet")
             elif kind == "save":
                 payload = str(self.trainer.save(argument))
-            else:
+            elif kind == "model":
                 payload = self.snapshot()
+            else:
+                raise ValueError(f"unknown request {kind!r}")
         except Exception as exc:
             self.conn.send(("reply", request, False, str(exc) or type(exc).__name__))
             return
         self.conn.send(("reply", request, True, payload))
 
-    def replace(self, trainer: Trainer) -> None:
-        """A new run starts paused; the app starts it when it wants it running."""
+    def replace(self, trainer: Trainer, run: int, start: bool) -> None:
+        """The new run trains at once if the app asked for that (it did if the old one was
+        training), else it waits paused; the announcement says which."""
         self.trainer = trainer
-        self.running = False
-        self.generation += 1
+        self.run_id = run
+        self.running = start
+        self.next_step_at = time.monotonic()
         self.acc = _Accumulator()
         self.step_requests = 0  # batches of the old run still in flight are acknowledged as usual
+        self.conn.send(("run", run, {**run_details(trainer), "running": start}))
+        self.saved_step = -1
+        self.autosave(force=True)
 
     def snapshot(self) -> ModelSnapshot:
         trainer = self.trainer
@@ -242,12 +349,18 @@ class TrainingLoop:
                              step=trainer.step_count, seed=trainer.config.seed)
 
 
-def training_process_main(conn: Connection, max_rate_hz: float = 60.0) -> None:
-    """Entry point of the child process."""
+def training_process_main(conn: Connection, max_rate_hz: float = 60.0,
+                          autosave_dir: str | None = None) -> None:
+    """Entry point of the child process.
+
+    Ctrl+C in a terminal reaches the whole process group; the window decides when this
+    process stops (it sends ``stop``), so SIGINT is ignored here.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     from rnnviz.blas import limit_blas_threads
 
     limit_blas_threads()
     try:
-        TrainingLoop(conn, max_rate_hz).run()
+        TrainingLoop(conn, max_rate_hz, autosave_dir).run()
     finally:
         conn.close()

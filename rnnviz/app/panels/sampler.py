@@ -19,7 +19,10 @@ from rnnviz.training import sample_text
 
 CHARS_PER_TICK = 2
 TICK_MS = 15  # ~130 characters a second: fast enough to read along, slow enough to see
-ModelSource = Callable[[], "tuple[RNN, Vocabulary, int, int] | None"]  # model, vocab, step, seed
+# The window's way to ask for a model copy without waiting: it calls back with (ok, payload),
+# payload (model, vocab, step, seed), None when the run cannot be sampled, or a message.
+ModelCallback = Callable[[bool, "tuple[RNN, Vocabulary, int, int] | str | None"], None]
+ModelSource = Callable[[ModelCallback], None]
 
 
 class SamplerPanel(Panel):
@@ -102,6 +105,7 @@ class SamplerPanel(Panel):
         self._timer.setInterval(TICK_MS)
         self._timer.timeout.connect(self._pull)
         self._stream: Iterator[str] | None = None
+        self._request_token = 0
         self._produced = 0
         self._target = 0
         self._sample_step = 0
@@ -160,12 +164,26 @@ class SamplerPanel(Panel):
         self.warning.show()
 
     def generate(self) -> None:
-        """Start streaming a new sample from a copy of the model as it is now."""
+        """Ask for a copy of the model as it is now; streaming starts when it arrives."""
         self.stop()
-        source = self._model_source()
-        if source is None:
-            return
-        model, vocab, step, seed = source
+        token = self._request_token
+        self.generate_button.setEnabled(False)
+
+        def arrived(ok: bool, payload: object) -> None:
+            if token != self._request_token:
+                return  # the run changed or the user stopped meanwhile
+            self.generate_button.setEnabled(True)
+            if not ok:
+                self.warning.setText(f"Could not copy the model to sample from: {payload}.")
+                self.warning.show()
+                return
+            if payload is not None:
+                self._begin(*payload)  # type: ignore[misc]
+
+        self._model_source(arrived)
+
+    def _begin(self, model: RNN, vocab: Vocabulary, step: int, seed: int) -> None:
+        """Stream a new sample from ``model`` (a private copy)."""
         self._vocab = vocab
         rng = np.random.default_rng([seed, step, self._generations])
         self._generations += 1
@@ -198,6 +216,8 @@ class SamplerPanel(Panel):
     def stop(self) -> None:
         self._timer.stop()
         self._stream = None
+        self._request_token += 1  # a model copy still on its way is not used
+        self.generate_button.setEnabled(True)
         self.stop_button.setEnabled(False)
 
     def _pull(self) -> None:
