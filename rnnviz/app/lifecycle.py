@@ -36,9 +36,9 @@ _crash_file: IO[str] | None = None  # kept open for faulthandler
 def state_dir() -> Path:
     """The user's state folder for rnnviz (logs); created if missing."""
     location = QtCore.QStandardPaths.StandardLocation
-    found = QtCore.QStandardPaths.writableLocation(getattr(location, "StateLocation",
-                                                           location.AppLocalDataLocation))
-    folder = Path(found) if found else Path.home() / ".rnnviz"
+    generic = getattr(location, "GenericStateLocation", location.GenericDataLocation)
+    found = QtCore.QStandardPaths.writableLocation(generic)
+    folder = Path(found) / "rnnviz" if found else Path.home() / ".rnnviz"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 

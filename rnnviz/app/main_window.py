@@ -163,6 +163,8 @@ class MainWindow(QtWidgets.QMainWindow):
         """The first run is up, or could not start: then the next candidate is tried."""
         if ok:
             self.starting = False
+            log.info("training process %s (pid %s) started the run", self.session.process_number,
+                     self.session.process.pid)
             self._update_status()
             return
         if not self._fallbacks:

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rnnviz.app.pipe_reader import MessageReader
 from rnnviz.app.qt import QtCore, Signal
 from rnnviz.app.run_data import RunData, placeholder_task_info, task_info
 from rnnviz.app.training_process import ModelSnapshot, ReportBatch, autosave_path, training_process_main
@@ -40,6 +41,7 @@ from rnnviz.training import LIVE_FIELDS, ConfigError, TrainConfig
 log = logging.getLogger(__name__)
 
 FALLBACK_POLL_MS = 5  # only where the pipe cannot be watched by a socket notifier
+DRAIN_LIMIT = 200  # messages handled per pass, so input events are never starved
 WATCH_MS = 250  # how often the process's health is checked
 STOP_TIMEOUT_S = 1.0
 STALL_AFTER_S = 2.0  # no batch for this long while training: say the process is not answering
@@ -133,13 +135,16 @@ class TrainingSession(QtCore.QObject):
         self.process.start()
         child.close()
         self.process_number += 1
+        log.info("training process %d started (pid %s)", self.process_number, self.process.pid)
         self._last_seq = 0
         self.last_batch_at = time.monotonic()
         self._notifier: QtCore.QSocketNotifier | None = None
         self._poll_timer: QtCore.QTimer | None = None
+        self._reader: MessageReader | None = None
         if os.name == "posix":
+            self._reader = MessageReader(self._conn)
             readable = QtCore.QSocketNotifier.Type.Read
-            self._notifier = QtCore.QSocketNotifier(self._conn.fileno(), readable, self)
+            self._notifier = QtCore.QSocketNotifier(self._reader.fileno(), readable, self)
             self._notifier.activated.connect(self._drain)
         else:  # pragma: no cover - Windows pipes are not sockets
             self._poll_timer = QtCore.QTimer(self)
@@ -161,7 +166,13 @@ class TrainingSession(QtCore.QObject):
         # Keep reading while it stops: a batch it is sending could otherwise block on a full pipe.
         deadline = time.monotonic() + timeout
         while self.process.is_alive() and time.monotonic() < deadline:
-            try:
+            if self._reader is not None:
+                self._reader.read()
+                if self._reader.eof:
+                    break
+                time.sleep(0.01)
+                continue
+            try:  # pragma: no cover - Windows
                 if self._conn.poll(0.02):
                     self._conn.recv()
             except (EOFError, OSError):
@@ -173,6 +184,9 @@ class TrainingSession(QtCore.QObject):
         if self.process.is_alive():  # pragma: no cover - a process that ignores SIGTERM
             self.process.kill()
             self.process.join(0.5)
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
         self._conn.close()
 
     # ------------------------------------------------------------------ control
@@ -283,7 +297,8 @@ class TrainingSession(QtCore.QObject):
         """Give up on every pending request: the training process is restarted from the
         current run's autosave (the only way to interrupt one that is busy or hung)."""
         if self._pending and not self._closed:
-            self._restart("Cancelled", failure="cancelled")
+            self._restart("The training process was restarted to cancel a request",
+                          failure="cancelled by the user")
 
     def _finish(self, request: int, ok: bool, payload: Any) -> None:
         pending = self._pending.pop(request, None)
@@ -317,14 +332,28 @@ class TrainingSession(QtCore.QObject):
             # The watch timer notices the dead process and restarts it.
 
     def _drain(self, *_: Any) -> None:
-        """Take what the training process has sent (bounded, so input is never starved)."""
-        try:
-            for _ in range(200):
-                if self._closed or not self._conn.poll():
-                    break
-                self._handle(self._conn.recv())
-        except (EOFError, OSError) as exc:
-            self._process_lost(exc)
+        """Take the whole messages the training process has sent; never wait for more."""
+        if self._closed:
+            return
+        if self._reader is None:  # pragma: no cover - Windows: poll, then a whole message
+            try:
+                for _ in range(200):
+                    if self._closed or not self._conn.poll():
+                        break
+                    self._handle(self._conn.recv())
+            except (EOFError, OSError) as exc:
+                self._process_lost(exc)
+            return
+        reader = self._reader
+        messages = reader.read(limit=DRAIN_LIMIT)
+        for message in messages:
+            if self._closed or reader is not self._reader:
+                return  # closed or restarted while handling an earlier message
+            self._handle(message)
+        if reader.eof and reader is self._reader and not self._closed:
+            self._process_lost(EOFError("the pipe was closed"))
+        elif reader is self._reader and len(messages) == DRAIN_LIMIT:
+            QtCore.QTimer.singleShot(0, self._drain)  # more whole messages may be buffered
 
     def _handle(self, message: tuple) -> None:
         kind = message[0]
