@@ -252,3 +252,28 @@ def test_live_edit_is_emitted_with_the_config_value(controls, qtbot):
     assert editor.text() == "0.000001"  # the smallest value shown in full
     controls._set_value("clip_value", 5.0)
     assert editor.text() == "5"  # and no trailing zeros otherwise
+
+
+def test_broken_preset_files_are_shown_not_dropped(qtbot, tmp_path, monkeypatch):
+    import rnnviz.training.config as config_module
+    from rnnviz.app.controls import ControlsPanel
+
+    folder = tmp_path / "presets"
+    folder.mkdir()
+    (folder / "sine.toml").write_text('title = "Sine"\n[config]\ntask = "sine"\n', encoding="utf-8")
+    (folder / "broken.toml").write_text("title = \"unterminated\n", encoding="utf-8")
+    (folder / "typo.toml").write_text('title = "x"\n[config]\nhiden = 10\n', encoding="utf-8")
+    monkeypatch.setattr(config_module, "resource_dir", lambda *parts: tmp_path.joinpath(*parts))
+
+    panel = ControlsPanel()
+    qtbot.addWidget(panel)
+    assert len(panel.preset_problems) == 2
+    assert [p.name for p in panel.presets] == ["charlm", "sine"]  # the built-in fallback, then sine
+    label = panel.preset_problem_label
+    assert not label.isHidden()
+    assert "broken" in label.text() and "hiden" in label.text()
+    assert label.text().count("\n") == 1  # one line per problem
+
+
+def test_no_preset_problem_no_label(controls):
+    assert controls.preset_problems == [] and controls.preset_problem_label.isHidden()
