@@ -11,22 +11,20 @@ import csv
 import math
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn, TextIO
 
 from rnnviz import __version__
 from rnnviz.blas import limit_blas_threads
 from rnnviz.core.checkpoint import CheckpointError
-from rnnviz.core.init import INITS
-from rnnviz.core.optim import CLIP_MODES, OPTIMIZERS
-from rnnviz.core.rnn import ACTIVATIONS, DTYPES
 from rnnviz.core.vocab import UnknownTokensError
 from rnnviz.tasks import TaskError
 from rnnviz.training import (
     DEFAULT_PRESET,
-    TASKS,
+    SETTINGS,
     ConfigError,
+    Setting,
     StepReport,
     TrainConfig,
     Trainer,
@@ -80,28 +78,46 @@ def _finite_float(text: str) -> float:
     return value
 
 
-# Hyperparameter flags: (flag, TrainConfig field, type, choices, help).
-HYPER_FLAGS: list[tuple[str, str, object, Sequence[str] | None, str]] = [
-    ("--task", "task", str, TASKS, "task to train"),
-    ("--corpus", "corpus", str, None, "UTF-8 text file for the charlm task"),
-    ("--hidden", "hidden", int, None, "hidden units"),
-    ("--seq-len", "seq_len", int, None, "timesteps per sequence"),
-    ("--batch", "batch", int, None, "sequences per step"),
-    ("--lr", "lr", _finite_float, None, "learning rate"),
-    ("--optimizer", "optimizer", str, OPTIMIZERS, "optimizer"),
-    ("--clip", "clip", str, CLIP_MODES, "gradient clipping mode"),
-    ("--clip-value", "clip_value", _finite_float, None, "clipping threshold"),
-    ("--truncate", "truncate", int, None, "BPTT truncation k (each step's loss reaches k steps back)"),
-    ("--init", "init", str, INITS, "weight initialisation"),
-    ("--spectral-radius", "spectral_radius", _finite_float, None, "rescale W_hh to this spectral radius"),
-    ("--activation", "activation", str, ACTIVATIONS, "hidden activation"),
-    ("--dtype", "dtype", str, DTYPES, "floating-point precision"),
-    ("--seed", "seed", int, None, "random seed (same seed, same run)"),
-    ("--lr-schedule", "lr_schedule", str, ("none", "plateau"), "halve the learning rate on plateaus"),
-    ("--eval-every", "eval_every", _positive_int, None, "steps between validation runs"),
-    ("--sine-freq", "sine_freq", _finite_float, None, "sine task: cycles per timestep"),
-    ("--sine-noise", "sine_noise", _finite_float, None, "sine task: input noise std"),
-]
+def flag_name(name: str) -> str:
+    """The command-line flag of a TrainConfig field: ``seq_len`` -> ``--seq-len``."""
+    return "--" + name.replace("_", "-")
+
+
+def _setting_type(setting: Setting) -> Callable[[str], object]:
+    """Parse a flag's text into the field's type; ``none_text`` (e.g. ``full``) means None."""
+    def parse(text: str) -> object:
+        if setting.optional and text.strip() == setting.none_text:
+            return None
+        if setting.kind is int:
+            try:
+                return int(text)
+            except ValueError:
+                raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if setting.kind is float:
+            return _finite_float(text)
+        return text
+
+    parse.__name__ = setting.kind.__name__  # argparse names the type in some messages
+    return parse
+
+
+def _metavar(name: str, setting: Setting) -> str | None:
+    if setting.choices:
+        return None  # argparse shows {a,b,c}
+    word = "FILE" if setting.path else {int: "N", float: "X"}.get(setting.kind, name.upper())
+    return f"{word}|{setting.none_text}" if setting.optional and setting.none_text else word
+
+
+def add_setting_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per TrainConfig field, all from its Setting: type, choices, help.
+
+    Defaults are suppressed, so the namespace holds exactly the settings the user gave.
+    """
+    group = parser.add_argument_group("settings (default: the preset's)")
+    for name, setting in SETTINGS.items():
+        group.add_argument(flag_name(name), dest=name, type=_setting_type(setting),
+                           choices=setting.choices or None, default=argparse.SUPPRESS,
+                           metavar=_metavar(name, setting), help=setting.help)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -109,21 +125,25 @@ def build_parser() -> argparse.ArgumentParser:
         prog="rnnviz",
         description="Watch a from-scratch NumPy RNN train, live. With no command, opens the app.")
     parser.add_argument("--version", action="version", version=f"rnnviz {__version__}")
-    parser.add_argument("--preset", default=None, help="preset to open the app with")
+    parser.add_argument("--preset", default=None, help="preset to start with")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_OneLineParser)
 
+    # The subcommands' --preset defaults are suppressed: otherwise their default would
+    # overwrite a top-level ``rnnviz --preset sine train``.
     gui = sub.add_parser("gui", help="open the app (the default)")
-    gui.add_argument("--preset", default=None, help="preset to start training")
+    gui.add_argument("--preset", default=argparse.SUPPRESS, help="preset to start training")
 
     train = sub.add_parser("train", help="train headless; write checkpoint.npz and metrics.csv")
-    train.add_argument("--preset", default=DEFAULT_PRESET, help=f"starting preset (default {DEFAULT_PRESET})")
-    for flag, dest, kind, choices, text in HYPER_FLAGS:
-        train.add_argument(flag, dest=dest, type=kind, choices=choices, default=None, help=text)
+    train.add_argument("--preset", default=argparse.SUPPRESS,
+                       help=f"starting preset (default {DEFAULT_PRESET})")
     train.add_argument("--steps", type=_positive_int, default=1000, help="optimizer steps to run")
     train.add_argument("--out", default="rnnviz-run", help="output folder (default ./rnnviz-run)")
     train.add_argument("--resume", default=None, metavar="CHECKPOINT",
-                       help="continue exactly from a checkpoint (settings come from it)")
+                       help="continue exactly from a checkpoint (its settings, except --corpus and the "
+                            "live ones: " + ", ".join(flag_name(n) for n in SETTINGS if SETTINGS[n].live)
+                            + ")")
     train.add_argument("--quiet", action="store_true", help="no progress bar or periodic lines")
+    add_setting_flags(train)
 
     sample = sub.add_parser("sample", help="stream text from a checkpoint to stdout")
     sample.add_argument("--checkpoint", required=True, help="a checkpoint.npz written by rnnviz")
@@ -136,12 +156,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def setting_changes(args: argparse.Namespace) -> dict[str, object]:
+    """The settings given on the command line, by TrainConfig field name."""
+    return {name: getattr(args, name) for name in SETTINGS if hasattr(args, name)}
+
+
 # ---------------------------------------------------------------------------- train
 def _config_from_args(args: argparse.Namespace) -> TrainConfig:
-    overrides = {dest: getattr(args, dest) for _, dest, *_ in HYPER_FLAGS if getattr(args, dest) is not None}
-    if args.resume:
-        return TrainConfig()  # unused: the checkpoint carries its own settings
-    return load_preset(args.preset).config.replace(**overrides)
+    """The preset (default charlm) with the settings given as flags."""
+    return load_preset(args.preset or DEFAULT_PRESET).config.replace(**setting_changes(args))
+
+
+def _trainer_from_args(args: argparse.Namespace) -> Trainer:
+    if not args.resume:
+        return Trainer(_config_from_args(args))
+    if args.preset is not None:
+        raise UserError("--preset cannot be combined with --resume: the checkpoint carries its settings")
+    return Trainer.from_checkpoint(args.resume, changes=setting_changes(args))
 
 
 def _metrics_row(report: StepReport) -> dict[str, object]:
@@ -188,10 +219,9 @@ def run_train(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out_dir = Path(args.out)
     if out_dir.exists() and not out_dir.is_dir():
         raise UserError(f"--out {out_dir} exists and is not a folder")
-    if args.resume:
-        trainer = Trainer.from_checkpoint(args.resume)
-    else:
-        trainer = Trainer(_config_from_args(args))
+    trainer = _trainer_from_args(args)
+    for note in trainer.load_notes:
+        print(f"rnnviz: note: {note}", file=sys.stderr)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         csv_file = (out_dir / "metrics.csv").open("a" if args.resume else "w", newline="", encoding="utf-8")

@@ -334,3 +334,197 @@ def test_entry_point_error_exit_code(tmp_path):
     proc = _python_m_rnnviz("train", "--corpus", "nope.txt", "--out", "run", cwd=tmp_path)
     assert proc.returncode == 2
     assert proc.stderr.startswith("rnnviz: error:") and "Traceback" not in proc.stderr
+
+
+# ------------------------------------------------------------------ presets and resume
+@pytest.mark.parametrize(("argv", "expected"), [
+    (["--preset", "sine", "train"], "sine"),
+    (["train", "--preset", "sine"], "sine"),
+    (["--preset", "sentiment", "train", "--preset", "sine"], "sine"),  # the nearer one wins
+    (["train"], "charlm"),
+])
+def test_train_uses_the_preset_wherever_it_is_given(capsys, tmp_path, monkeypatch, argv, expected):
+    import rnnviz.cli as cli
+
+    built = []
+    real_trainer = cli.Trainer
+
+    def small_trainer(config):  # record the config, and keep the run tiny
+        built.append(config)
+        return real_trainer(config.replace(hidden=4, seq_len=8, batch=2, eval_every=10**6))
+
+    monkeypatch.setattr(cli, "Trainer", small_trainer)
+    code, _, err = run(capsys, *argv, "--steps", "1", "--out", str(tmp_path / "o"), "--quiet")
+    assert code == 0, err
+    assert built[0] == cli.load_preset(expected).config
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    (["--preset", "sine", "gui"], "sine"),
+    (["--preset", "sine"], "sine"),
+    (["gui", "--preset", "sine"], "sine"),
+    (["--preset", "sentiment", "gui", "--preset", "sine"], "sine"),
+    (["gui"], None),
+    ([], None),
+])
+def test_gui_opens_the_preset_wherever_it_is_given(monkeypatch, argv, expected):
+    import rnnviz.app
+
+    opened = []
+    monkeypatch.setattr(rnnviz.app, "run_app", lambda preset=None: opened.append(preset) or 0)
+    assert main(argv) == 0
+    assert opened == [expected]
+
+
+def test_gui_with_an_unknown_preset_is_one_line(capsys, monkeypatch):
+    import rnnviz.app
+
+    monkeypatch.setattr(rnnviz.app, "run_app", lambda preset=None: pytest.fail("must not open"))
+    code, _, err = run(capsys, "--preset", "no-such-preset", "gui")
+    assert "no-such-preset" in assert_one_error_line(code, err)
+
+
+def test_spectrum_every_has_a_flag(capsys, tmp_path):
+    out = tmp_path / "run"
+    code, _, _ = run(capsys, "train", "--preset", "sine", "--hidden", "4", "--steps", "9",
+                     "--spectrum-every", "3", "--out", str(out), "--quiet")
+    assert code == 0
+    _, rows = read_metrics(out / "metrics.csv")
+    assert [r["step"] for r in rows if r["spectral_radius"]] == ["1", "3", "6", "9"]
+    _, _, meta = load_model(out / "checkpoint.npz")
+    assert meta["config"]["spectrum_every"] == 3
+
+
+@pytest.mark.parametrize(("flag", "text", "field", "value"), [
+    ("--truncate", "full", "truncate", None),
+    ("--truncate", "0", "truncate", 0),
+    ("--spectral-radius", "keep", "spectral_radius", None),
+    ("--seed", str(2**63 - 1), "seed", 2**63 - 1),
+])
+def test_optional_and_wide_flags_reach_the_checkpoint(capsys, tmp_path, flag, text, field, value):
+    out = tmp_path / "run"
+    base = ["--preset", "exploding"] if field == "spectral_radius" else ["--preset", "sine"]
+    code, _, err = run(capsys, "train", *base, "--hidden", "4", "--steps", "1", flag, text,
+                       "--out", str(out), "--quiet")
+    assert code == 0, err
+    assert load_model(out / "checkpoint.npz")[2]["config"][field] == value
+
+
+@pytest.fixture
+def short_sine_run(tmp_path) -> Path:
+    out = tmp_path / "first"
+    assert main(["train", "--preset", "sine", "--hidden", "4", "--steps", "5", "--eval-every", "5",
+                 "--out", str(out), "--quiet"]) == 0
+    return out / "checkpoint.npz"
+
+
+@pytest.mark.parametrize("args", [["--hidden", "8"], ["--seq-len", "3"], ["--batch", "3"], ["--seed", "9"],
+                                  ["--init", "orthogonal"], ["--dtype", "float64"], ["--task", "charlm"],
+                                  ["--activation", "relu"], ["--optimizer", "sgd"], ["--truncate", "2"],
+                                  ["--sine-noise", "0.5"]])
+def test_resume_refuses_structural_changes(capsys, tmp_path, short_sine_run, args):
+    code, _, err = run(capsys, "train", "--resume", str(short_sine_run), *args, "--steps", "1",
+                       "--out", str(tmp_path / "o"))
+    line = assert_one_error_line(code, err)
+    assert args[0][2:] in line and "cannot change when resuming" in line
+    assert not (tmp_path / "o").exists()
+
+
+def test_resume_accepts_a_structural_flag_that_matches_the_checkpoint(capsys, tmp_path, short_sine_run):
+    code, _, err = run(capsys, "train", "--resume", str(short_sine_run), "--hidden", "4", "--task", "sine",
+                       "--steps", "1", "--out", str(tmp_path / "o"), "--quiet")
+    assert code == 0, err
+
+
+def test_resume_refuses_a_preset(capsys, tmp_path, short_sine_run):
+    for argv in (["train", "--resume", str(short_sine_run), "--preset", "sine"],
+                 ["--preset", "sine", "train", "--resume", str(short_sine_run)]):
+        code, _, err = run(capsys, *argv, "--steps", "1", "--out", str(tmp_path / "o"))
+        assert "--preset" in assert_one_error_line(code, err)
+
+
+def test_resume_applies_live_settings(capsys, tmp_path, short_sine_run):
+    out = tmp_path / "o"
+    code, _, err = run(capsys, "train", "--resume", str(short_sine_run), "--lr", "0.0125", "--clip", "value",
+                       "--clip-value", "0.5", "--eval-every", "2", "--spectrum-every", "2",
+                       "--lr-schedule", "plateau", "--steps", "4", "--out", str(out), "--quiet")
+    assert code == 0, err
+    _, rows = read_metrics(out / "metrics.csv")
+    assert [r["step"] for r in rows] == ["6", "7", "8", "9"]
+    assert {float(r["lr"]) for r in rows} == {0.0125}
+    assert all(float(r["global_norm_after"]) <= 0.5 * math.sqrt(sum(
+        p.size for p in params_of(out / "checkpoint.npz").values())) for r in rows)
+    assert [r["step"] for r in rows if r["val_loss"]] == ["6", "8"]
+    assert [r["step"] for r in rows if r["spectral_radius"]] == ["6", "8"]
+    config = load_model(out / "checkpoint.npz")[2]["config"]
+    assert (config["lr"], config["clip"], config["clip_value"], config["eval_every"],
+            config["spectrum_every"], config["lr_schedule"]) == (0.0125, "value", 0.5, 2, 2, "plateau")
+    assert config["hidden"] == 4  # the rest is the checkpoint's
+
+
+def test_resume_with_a_moved_corpus(capsys, tmp_path):
+    """The corpus moved: --corpus points at its new place and the run continues exactly."""
+    text = _prose(600, seed=5).encode()
+    old, new = _write(tmp_path, "old.txt", text), tmp_path / "moved" / "new.txt"
+    args = [*TINY_CHARLM, "--eval-every", "100", "--quiet"]
+    first, resumed, straight = tmp_path / "first", tmp_path / "resumed", tmp_path / "straight"
+    assert run(capsys, "train", "--corpus", str(old), *args, "--steps", "10", "--out", str(first))[0] == 0
+    assert run(capsys, "train", "--corpus", str(old), *args, "--steps", "20", "--out", str(straight))[0] == 0
+    new.parent.mkdir()
+    old.rename(new)
+
+    code, _, err = run(capsys, "train", "--resume", str(first / "checkpoint.npz"), "--steps", "10",
+                       "--out", str(resumed))
+    assert "does not exist" in assert_one_error_line(code, err)  # without --corpus: the old path
+    code, _, err = run(capsys, "train", "--resume", str(first / "checkpoint.npz"), "--corpus", str(new),
+                       "--steps", "10", "--out", str(resumed), "--quiet")
+    assert code == 0, err
+    got, want = params_of(resumed / "checkpoint.npz"), params_of(straight / "checkpoint.npz")
+    for name in PARAM_NAMES:
+        np.testing.assert_array_equal(got[name], want[name], err_msg=name)
+    assert load_model(resumed / "checkpoint.npz")[2]["config"]["corpus"] == str(new)
+
+
+def test_resume_with_a_corpus_of_other_characters_is_refused(capsys, tmp_path, corpus, charlm_checkpoint):
+    other = _write(tmp_path, "other.txt", ("xyz " * 400).encode())
+    code, _, err = run(capsys, "train", "--resume", str(charlm_checkpoint), "--corpus", str(other),
+                       "--steps", "1", "--out", str(tmp_path / "o"))
+    assert "vocabulary" in assert_one_error_line(code, err)
+
+
+def test_resume_without_optimizer_state_says_so(capsys, tmp_path, short_sine_run):
+    arrays, meta = load_checkpoint(short_sine_run)
+    from rnnviz.core.checkpoint import save_checkpoint
+
+    save_checkpoint(short_sine_run, {k: v for k, v in arrays.items() if not k.startswith("optim.")}, meta)
+    code, _, err = run(capsys, "train", "--resume", str(short_sine_run), "--steps", "2",
+                       "--out", str(tmp_path / "o"), "--quiet")
+    assert code == 0
+    lines = err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("rnnviz: note: ") and "optimizer" in lines[0]
+
+
+# ----------------------------------------------------------------- non-finite weights
+@pytest.fixture
+def nan_checkpoint(tmp_path, charlm_checkpoint) -> Path:
+    arrays, meta = load_checkpoint(charlm_checkpoint)
+    arrays["param.W_hy"] = arrays["param.W_hy"].copy()
+    arrays["param.W_hy"][0, 0] = np.nan
+    from rnnviz.core.checkpoint import save_checkpoint
+
+    return save_checkpoint(tmp_path / "nan.npz", arrays, meta)
+
+
+@pytest.mark.parametrize("temperature", ["1", "0"])
+def test_sampling_from_non_finite_weights_is_one_line(capsys, nan_checkpoint, temperature):
+    code, stdout, err = run(capsys, "sample", "--checkpoint", str(nan_checkpoint), "--length", "20",
+                            "--temperature", temperature)
+    line = assert_one_error_line(code, err)
+    assert "non-finite" in line and "W_hy" in line
+    assert stdout == ""
+
+
+def test_resuming_non_finite_weights_is_one_line(capsys, tmp_path, corpus, nan_checkpoint):
+    code, _, err = run(capsys, "train", "--resume", str(nan_checkpoint), "--steps", "1",
+                       "--out", str(tmp_path / "o"))
+    assert "non-finite" in assert_one_error_line(code, err)

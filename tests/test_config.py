@@ -269,3 +269,29 @@ class TestUpdateLive:
         with pytest.raises(ConfigError):
             trainer.update_live(**changes)
         assert trainer.step().lr == pytest.approx(0.01)
+
+
+# ------------------------------------------------------------------------ resuming
+class TestResumedWith:
+    def test_corpus_and_live_settings_may_change(self):
+        stored = TrainConfig(hidden=12)
+        changes = {"corpus": "moved/corpus.txt", "lr": 0.02, "clip": "value", "clip_value": 0.5,
+                   "lr_schedule": "plateau", "eval_every": 7, "spectrum_every": 3}
+        resumed = stored.resumed_with(changes)
+        assert {name: getattr(resumed, name) for name in changes} == changes
+        assert resumed.replace(**{name: getattr(stored, name) for name in changes}) == stored
+
+    def test_structural_changes_are_refused_naming_them(self):
+        with pytest.raises(ConfigError) as info:
+            TrainConfig().resumed_with({"hidden": 8, "seq_len": 3, "lr": 0.1})
+        message = str(info.value)
+        assert "hidden, seq-len cannot change when resuming" in message
+        assert "corpus" in message and "\n" not in message
+
+    def test_the_checkpoints_own_value_is_not_a_change(self):
+        stored = TrainConfig(hidden=12, seed=5)
+        assert stored.resumed_with({"hidden": 12, "seed": 5}) == stored
+
+    def test_invalid_values_are_still_refused(self):
+        with pytest.raises(ConfigError, match="lr"):
+            TrainConfig().resumed_with({"lr": -1.0})

@@ -262,3 +262,106 @@ def test_error_type_is_a_value_error_subclass():
 def test_paths_may_be_strings(tmp_path):
     path = save_checkpoint(os.fspath(tmp_path / "s"), {"a": np.ones(1)}, {"k": 1})
     assert load_checkpoint(os.fspath(path))[1]["k"] == 1
+
+
+# ------------------------------------------------- what a trainer checkpoint must contain
+def _tiny_trainer(optimizer: str = "adam"):
+    from rnnviz.training import TrainConfig, Trainer
+
+    return Trainer(TrainConfig(task="sine", hidden=4, seq_len=5, batch=2, optimizer=optimizer,
+                               eval_every=10**6))
+
+
+def _saved_and_edited(tmp_path, edit, steps: int = 3, optimizer: str = "adam"):
+    """A trained tiny trainer's checkpoint, with ``edit(arrays)`` applied to its arrays."""
+    trainer = _tiny_trainer(optimizer)
+    for _ in range(steps):
+        trainer.step()
+    path = trainer.save(tmp_path / "run.npz")
+    arrays, meta = load_checkpoint(path)
+    edit(arrays)
+    save_checkpoint(path, arrays, meta)
+    return trainer, path
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("param", ["W_hh", "b_y"])
+def test_non_finite_weights_are_refused_by_every_loader(tmp_path, bad, param):
+    """Resuming (the app and ``train --resume``) and sampling share one check."""
+    from rnnviz.training import Trainer, load_model
+
+    def poison(arrays):
+        arrays[f"param.{param}"] = arrays[f"param.{param}"].copy()
+        arrays[f"param.{param}"].flat[0] = bad
+
+    _, path = _saved_and_edited(tmp_path, poison)
+    for load in (Trainer.from_checkpoint, load_model):
+        with pytest.raises(CheckpointError) as info:
+            load(path)
+        message = str(info.value)
+        assert "non-finite" in message and param in message and "\n" not in message
+        assert "damaged" not in message  # said once, plainly
+
+
+@pytest.mark.parametrize("param", ["W_xh", "b_h"])
+def test_missing_or_non_numeric_parameter_is_refused(tmp_path, param):
+    from rnnviz.training import Trainer, load_model
+
+    def drop(arrays):
+        del arrays[f"param.{param}"]
+
+    def as_text(arrays):
+        arrays[f"param.{param}"] = np.full(arrays[f"param.{param}"].shape, "x")
+
+    for edit in (drop, as_text):
+        _, path = _saved_and_edited(tmp_path, edit)
+        for load in (Trainer.from_checkpoint, load_model):
+            with pytest.raises(CheckpointError, match=param):
+                load(path)
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "momentum", "rmsprop", "adagrad", "sgd"])
+def test_missing_optimizer_state_is_noted_and_the_optimizer_starts_afresh(tmp_path, optimizer):
+    from rnnviz.training import Trainer
+
+    def drop_optimizer(arrays):
+        for key in [k for k in arrays if k.startswith("optim.")]:
+            del arrays[key]
+
+    trained, path = _saved_and_edited(tmp_path, drop_optimizer, optimizer=optimizer)
+    resumed = Trainer.from_checkpoint(path)
+    assert len(resumed.load_notes) == 1
+    note = resumed.load_notes[0]
+    assert "optimizer" in note and optimizer in note and "\n" not in note
+    assert resumed.optimizer.steps == 0 and resumed.optimizer.state == {}
+    np.testing.assert_array_equal(resumed.model.flat_params, trained.model.flat_params)
+    assert resumed.step().finite  # and it trains on
+
+
+def test_partial_optimizer_state_is_noted(tmp_path):
+    from rnnviz.training import Trainer
+
+    _, path = _saved_and_edited(tmp_path, lambda a: a.pop("optim.v.theta"))
+    resumed = Trainer.from_checkpoint(path)
+    assert len(resumed.load_notes) == 1 and resumed.optimizer.state == {}
+
+
+@pytest.mark.parametrize("steps", [0, 3])
+def test_complete_checkpoint_has_no_notes(tmp_path, steps):
+    """A checkpoint saved before the first step has no moments yet: nothing is missing."""
+    from rnnviz.training import Trainer
+
+    trained, path = _saved_and_edited(tmp_path, lambda a: None, steps=steps)
+    resumed = Trainer.from_checkpoint(path)
+    assert resumed.load_notes == []
+    assert resumed.optimizer.steps == steps
+    for key, value in trained.optimizer.state.items():
+        np.testing.assert_array_equal(resumed.optimizer.state[key], value)
+
+
+def test_optimizer_state_of_the_wrong_shape_is_refused(tmp_path):
+    from rnnviz.training import Trainer
+
+    _, path = _saved_and_edited(tmp_path, lambda a: a.__setitem__("optim.m.theta", np.zeros(3)))
+    with pytest.raises(CheckpointError, match="optimizer state"):
+        Trainer.from_checkpoint(path)

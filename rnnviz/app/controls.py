@@ -2,28 +2,28 @@
 
 Live settings (learning rate, schedule, clipping, intervals) go to the running trainer as
 soon as they are edited; structural ones are marked and apply on Reset. The form never
-trains anything itself: it emits what the user asked for.
+trains anything itself: it emits what the user asked for. Every editor's range, decimals,
+choices, tooltip and live mark come from the field's ``Setting`` in ``rnnviz.training.config``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+import re
 from typing import Any
 
 from rnnviz.app.panels.base import ORANGE
-from rnnviz.app.qt import QtCore, QtWidgets, Signal
-from rnnviz.core import ACTIVATIONS, CLIP_MODES, DTYPES, INITS, OPTIMIZERS
+from rnnviz.app.qt import QtCore, QtGui, QtWidgets, Signal
 from rnnviz.training import (
     DEFAULT_PRESET,
     LIVE_FIELDS,
-    TASKS,
+    SETTINGS,
     ConfigError,
     Preset,
+    Setting,
     TrainConfig,
     list_presets,
     load_preset,
 )
-from rnnviz.training.config import LR_SCHEDULES
 
 FALLBACK_PRESET = Preset(
     name=DEFAULT_PRESET, title="Character language model",
@@ -51,40 +51,110 @@ def available_presets() -> tuple[list[Preset], list[str]]:
     return presets, problems
 
 
-@dataclass(frozen=True)
-class FieldSpec:
-    name: str
-    label: str
-    help: str
+def live_label(name: str) -> str:
+    """The form's label for a field, with ● when it applies while training runs."""
+    setting = SETTINGS[name]
+    return setting.label + (" ●" if setting.live else "")
 
 
-FIELD_HELP = {
-    "task": ("Task", "charlm: predict the next character; sentiment: read a phrase, say positive or "
-                     "negative; sine: predict the next value of a wave"),
-    "corpus": ("Corpus", "A UTF-8 text file for charlm; empty = the built-in lighthouse log"),
-    "sine_freq": ("Sine frequency", "Cycles per timestep of the sine task's waves"),
-    "sine_noise": ("Sine input noise", "Standard deviation of Gaussian noise on the sine inputs"),
-    "seq_len": ("Sequence length", "Timesteps per training sequence (T)"),
-    "batch": ("Batch size", "Sequences trained in parallel per step (B)"),
-    "hidden": ("Hidden units", "Size of the hidden state h (H)"),
-    "activation": ("Activation", "The hidden nonlinearity f in h_t = f(W_xh x_t + W_hh h_{t-1} + b_h)"),
-    "init": ("Initialisation", "How the weights start; 'small' is min-char-rnn's randn×0.01"),
-    "spectral_radius": ("Spectral radius", "Rescale W_hh at the start so max|λ| equals this; "
-                                           "'as initialised' keeps it"),
-    "dtype": ("Precision", "float32 is faster; float64 is exact enough for gradient checks"),
-    "seed": ("Seed", "The same seed gives the same run, step for step"),
-    "optimizer": ("Optimizer", "The update rule"),
-    "lr": ("Learning rate", "Step size; applies immediately"),
-    "lr_schedule": ("LR schedule", "plateau: halve the learning rate when the validation loss stops "
-                                   "improving; applies immediately"),
-    "clip": ("Clipping", "norm: rescale the whole gradient when its norm exceeds the threshold; "
-                         "value: clamp each element; applies immediately"),
-    "clip_value": ("Clip threshold", "The norm (or element bound) clipping enforces; applies immediately"),
-    "truncate": ("BPTT truncation", "Backpropagate each loss through at most k steps; 'full' = all"),
-    "eval_every": ("Evaluate every", "Steps between validation runs (from h = 0); applies immediately"),
-    "spectrum_every": ("Spectrum every", "Steps between eigenvalue computations of W_hh; applies "
-                                         "immediately"),
-}
+def none_value(setting: Setting) -> float:
+    """The number an optional setting's spin box shows as None: one step below ``low``."""
+    return round(setting.low - 10.0 ** -setting.decimals, setting.decimals)
+
+
+class DecimalSpinBox(QtWidgets.QDoubleSpinBox):
+    """A QDoubleSpinBox that drops trailing zeros (0.003, not 0.003000): six decimals for a
+    learning rate of 1e-6 without every value looking like a long number."""
+
+    def textFromValue(self, value: float) -> str:
+        locale = self.locale()
+        text = locale.toString(value, "f", self.decimals())
+        if not self.isGroupSeparatorShown():
+            text = text.replace(locale.groupSeparator(), "")
+        point = locale.decimalPoint()
+        return text.rstrip("0").rstrip(point) if point in text else text
+
+
+class WideSpinBox(QtWidgets.QAbstractSpinBox):
+    """An integer spin box for the whole 64-bit range (QSpinBox stops at 2^31 - 1).
+
+    Values are Python ints, exact to the last digit; like a QSpinBox without keyboard
+    tracking, ``valueChanged`` fires when typing is finished (Enter, focus out) or on a step.
+    """
+
+    valueChanged = Signal(object)  # a Python int: a Signal(int) would be 32-bit
+
+    _DIGITS = re.compile(r"-?[0-9]*")
+
+    def __init__(self, minimum: int, maximum: int, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._minimum, self._maximum, self._value = int(minimum), int(maximum), int(minimum)
+        self.lineEdit().setText(str(self._value))
+        self.editingFinished.connect(self._commit)
+
+    def minimum(self) -> int:
+        return self._minimum
+
+    def maximum(self) -> int:
+        return self._maximum
+
+    def value(self) -> int:
+        return self._value
+
+    def setValue(self, value: int) -> None:
+        value = min(max(int(value), self._minimum), self._maximum)
+        changed = value != self._value
+        self._value = value
+        self.lineEdit().setText(str(value))
+        if changed:
+            self.valueChanged.emit(value)
+
+    def validate(self, text: str, pos: int) -> object:
+        """Acceptable in range; Intermediate while more typing can still reach the range;
+        Invalid once it cannot (too many digits, a sign the range excludes, a letter)."""
+        state = QtGui.QValidator.State
+        stripped = text.strip()
+        if not self._DIGITS.fullmatch(stripped) or (stripped.startswith("-") and self._minimum >= 0):
+            return state.Invalid, text, pos
+        if stripped in ("", "-"):
+            return state.Intermediate, text, pos
+        number = int(stripped)
+        if self._minimum <= number <= self._maximum:
+            return state.Acceptable, text, pos
+        if (number > self._maximum and number >= 0) or (number < self._minimum and number < 0):
+            return state.Invalid, text, pos  # more digits only move it further out
+        return state.Intermediate, text, pos
+
+    def fixup(self, text: str) -> str:
+        return str(self._value)
+
+    def stepBy(self, steps: int) -> None:
+        self._commit()
+        self.setValue(self._value + steps)
+        self.selectAll()
+
+    def stepEnabled(self) -> QtWidgets.QAbstractSpinBox.StepEnabledFlag:
+        flags = QtWidgets.QAbstractSpinBox.StepEnabledFlag.StepNone
+        if self._value > self._minimum:
+            flags |= QtWidgets.QAbstractSpinBox.StepEnabledFlag.StepDownEnabled
+        if self._value < self._maximum:
+            flags |= QtWidgets.QAbstractSpinBox.StepEnabledFlag.StepUpEnabled
+        return flags
+
+    def sizeHint(self) -> QtCore.QSize:
+        hint = super().sizeHint()
+        width = self.fontMetrics().horizontalAdvance(str(self._maximum) + "  ") + 30
+        return QtCore.QSize(max(hint.width(), width), hint.height())
+
+    def _commit(self) -> None:
+        """Take the typed number if it is in range; otherwise show the current value again."""
+        text = self.lineEdit().text().strip()
+        state = self.validate(text, 0)[0]
+        if state == QtGui.QValidator.State.Acceptable:
+            self.setValue(int(text))
+        else:
+            self.lineEdit().setText(str(self._value))
+
 
 GROUPS = (
     ("Task and data", ("task", "corpus", "sine_freq", "sine_noise", "seq_len", "batch")),
@@ -101,11 +171,11 @@ class ControlsPanel(QtWidgets.QWidget):
     preset_chosen = Signal(str)  # the user picked a preset: apply it now
     reset_requested = Signal()
     open_corpus_requested = Signal()
-    pending_changed = Signal(list)  # structural fields that differ from the running config
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("controls")
+        # One sentence per preset file that did not load (shown under the preset chooser).
         self.presets, self.preset_problems = available_presets()
         self._running_config = TrainConfig()
         self._filling = False
@@ -143,6 +213,15 @@ class ControlsPanel(QtWidgets.QWidget):
         self.preset_watch.setStyleSheet("background: #FFF6D5; border: 1px solid #E6C35C; "
                                         "border-radius: 3px; padding: 4px")
         form.addWidget(self.preset_watch)
+        self.preset_problem_label = QtWidgets.QLabel()
+        self.preset_problem_label.setWordWrap(True)
+        self.preset_problem_label.setStyleSheet("color: #B00020")
+        self.preset_problem_label.setObjectName("preset-problems")
+        self.preset_problem_label.setTextFormat(QtCore.Qt.TextFormat.PlainText)
+        self.preset_problem_label.setText("\n".join(
+            f"Not loaded: {_sentence(problem)}" for problem in self.preset_problems))
+        self.preset_problem_label.setVisible(bool(self.preset_problems))
+        form.addWidget(self.preset_problem_label)
         column.addWidget(box)
 
         for title, names in GROUPS:
@@ -150,8 +229,8 @@ class ControlsPanel(QtWidgets.QWidget):
             grid = QtWidgets.QFormLayout(box)
             grid.setFieldGrowthPolicy(QtWidgets.QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
             for name in names:
-                label_text, help_text = FIELD_HELP[name]
-                label = QtWidgets.QLabel(label_text)
+                help_text = SETTINGS[name].help
+                label = QtWidgets.QLabel(live_label(name))
                 label.setToolTip(help_text)
                 editor = self._make_editor(name)
                 editor.setToolTip(help_text)
@@ -178,86 +257,68 @@ class ControlsPanel(QtWidgets.QWidget):
         legend.setWordWrap(True)
         column.addWidget(legend)
         column.addStretch(1)
-        self._mark_live_labels()
         self.set_config(TrainConfig())
 
     # ------------------------------------------------------------------ editors
     def _make_editor(self, name: str) -> QtWidgets.QWidget:
-        choices = {"task": TASKS, "optimizer": OPTIMIZERS, "clip": CLIP_MODES, "init": INITS,
-                   "activation": ACTIVATIONS, "dtype": DTYPES, "lr_schedule": LR_SCHEDULES}
-        if name in choices:
+        """The editor ``name``'s Setting calls for: a combo, a path, or a spin box whose
+        range is exactly the Setting's (plus one step below it for None when optional)."""
+        setting = SETTINGS[name]
+        if setting.choices:
             combo = QtWidgets.QComboBox()
-            combo.addItems(choices[name])
+            combo.addItems(setting.choices)
             combo.currentIndexChanged.connect(lambda _=0, n=name: self._edited(n))
             return combo
-        if name == "corpus":
+        if setting.path:
             holder = QtWidgets.QWidget()
             row = QtWidgets.QHBoxLayout(holder)
             row.setContentsMargins(0, 0, 0, 0)
             self.corpus_edit = QtWidgets.QLineEdit()
             self.corpus_edit.setPlaceholderText("built-in lighthouse log")
-            self.corpus_edit.editingFinished.connect(lambda: self._edited("corpus"))
+            self.corpus_edit.editingFinished.connect(lambda n=name: self._edited(n))
             row.addWidget(self.corpus_edit, 1)
             button = QtWidgets.QPushButton("Open…")
             button.setToolTip("Choose a UTF-8 text file to train on (Ctrl+O)")
             button.clicked.connect(self.open_corpus_requested)
             row.addWidget(button)
             return holder
-        if name in ("lr", "clip_value", "spectral_radius", "sine_freq", "sine_noise"):
-            spin = QtWidgets.QDoubleSpinBox()
+        spin: QtWidgets.QAbstractSpinBox
+        if setting.kind is float:
+            spin = DecimalSpinBox()
             spin.setStepType(QtWidgets.QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
-            ranges = {"lr": (1e-6, 100.0, 6), "clip_value": (1e-3, 1e9, 3),
-                      "spectral_radius": (0.0, 1e6, 3), "sine_freq": (0.001, 0.5, 3),
-                      "sine_noise": (0.0, 10.0, 3)}
-            low, high, decimals = ranges[name]
-            spin.setDecimals(decimals)
-            spin.setRange(low, high)
-            if name == "spectral_radius":
-                spin.setSpecialValueText("as initialised")
+            spin.setDecimals(setting.decimals)
+            spin.setRange(none_value(setting) if setting.optional else setting.low, setting.high)
+        elif setting.high <= 2**31 - 1 and setting.low > -(2**31):
+            spin = QtWidgets.QSpinBox()
+            spin.setRange(setting.low - 1 if setting.optional else setting.low, setting.high)
+        else:
+            spin = WideSpinBox(setting.low - 1 if setting.optional else setting.low, setting.high)
+        if setting.optional:
+            spin.setSpecialValueText(setting.none_text)
+        if not isinstance(spin, WideSpinBox):
             spin.setKeyboardTracking(False)  # one value when the user is done, not per keystroke
-            spin.valueChanged.connect(lambda _=0.0, n=name: self._edited(n))
-            return spin
-        spin = QtWidgets.QSpinBox()
-        ranges_int = {"hidden": (1, 4096), "seq_len": (1, 10_000), "batch": (1, 65_536),
-                      "truncate": (-1, 10_000), "seed": (0, 2**31 - 1),
-                      "eval_every": (1, 10**9), "spectrum_every": (1, 10**9)}
-        low, high = ranges_int[name]
-        spin.setRange(low, high)
-        if name == "truncate":
-            spin.setSpecialValueText("full")
-        spin.setKeyboardTracking(False)
         spin.valueChanged.connect(lambda _=0, n=name: self._edited(n))
         return spin
 
-    def _mark_live_labels(self) -> None:
-        for name, label in self.labels.items():
-            if name in LIVE_FIELDS:
-                label.setText(f"{FIELD_HELP[name][0]} ●")
-
     def _value(self, name: str) -> Any:
-        editor = self.editors[name]
-        if name == "corpus":
-            text = self.corpus_edit.text().strip()
-            return text or None
+        setting, editor = SETTINGS[name], self.editors[name]
+        if setting.path:
+            return self.corpus_edit.text().strip() or None
         if isinstance(editor, QtWidgets.QComboBox):
             return editor.currentText()
         value = editor.value()
-        if name == "truncate":
-            return None if value < 0 else int(value)
-        if name == "spectral_radius":
-            return None if value <= 0 else float(value)
-        return value
+        if setting.optional and value < setting.low:
+            return None
+        return float(value) if setting.kind is float else int(value)
 
     def _set_value(self, name: str, value: Any) -> None:
-        editor = self.editors[name]
-        if name == "corpus":
+        setting, editor = SETTINGS[name], self.editors[name]
+        if setting.path:
             self.corpus_edit.setText(value or "")
         elif isinstance(editor, QtWidgets.QComboBox):
             editor.setCurrentIndex(max(editor.findText(str(value)), 0))
-        elif name == "truncate":
-            editor.setValue(-1 if value is None else int(value))
-        elif name == "spectral_radius":
-            editor.setValue(0.0 if value is None else float(value))
+        elif value is None:
+            editor.setValue(editor.minimum())
         else:
             editor.setValue(value)
 
@@ -266,8 +327,8 @@ class ControlsPanel(QtWidgets.QWidget):
         """Show ``config`` as the running one (after a reset, a preset or a checkpoint)."""
         self._filling = True
         try:
-            for f in fields(TrainConfig):
-                self._set_value(f.name, getattr(config, f.name))
+            for name in SETTINGS:
+                self._set_value(name, getattr(config, name))
             if preset is not None:
                 index = self.preset_combo.findData(preset)
                 if index >= 0:
@@ -287,18 +348,7 @@ class ControlsPanel(QtWidgets.QWidget):
 
     def form_config(self) -> TrainConfig:
         """The settings in the form; ConfigError names the first invalid one."""
-        values = {f.name: self._value(f.name) for f in fields(TrainConfig)}
-        return TrainConfig.from_dict(values)
-
-    def pending_fields(self) -> list[str]:
-        try:
-            return self.form_config().needs_reset(self._running_config)
-        except ConfigError:
-            return []
-
-    def set_corpus(self, path: str) -> None:
-        self.corpus_edit.setText(path)
-        self._set_value("task", "charlm")
+        return TrainConfig.from_dict({name: self._value(name) for name in SETTINGS})
 
     # ----------------------------------------------------------------- reacting
     def _show_preset_text(self, name: str) -> None:
@@ -331,14 +381,15 @@ class ControlsPanel(QtWidgets.QWidget):
         self._refresh_state()
 
     def _show_form_error(self, message: str) -> None:
-        self.form_error.setText(message[:1].upper() + message[1:] + ".")
+        self.form_error.setText(_sentence(message))
         self.form_error.show()
 
     def _refresh_state(self) -> None:
         task = self._value("task")
-        for name, wanted in (("corpus", "charlm"), ("sine_freq", "sine"), ("sine_noise", "sine")):
-            self.editors[name].setEnabled(task == wanted)
-            self.labels[name].setEnabled(task == wanted)
+        for name, setting in SETTINGS.items():
+            if setting.task is not None:
+                self.editors[name].setEnabled(task == setting.task)
+                self.labels[name].setEnabled(task == setting.task)
         try:
             pending = self.form_config().needs_reset(self._running_config)
             self.form_error.hide()
@@ -346,7 +397,7 @@ class ControlsPanel(QtWidgets.QWidget):
             pending = []
             self._show_form_error(str(exc))
         for name, label in self.labels.items():
-            base = FIELD_HELP[name][0] + (" ●" if name in LIVE_FIELDS else "")
+            base = live_label(name)
             if name in pending:
                 label.setText(f"{base} ↻")
                 label.setStyleSheet(f"color: {ORANGE}; font-weight: bold")
@@ -354,9 +405,14 @@ class ControlsPanel(QtWidgets.QWidget):
                 label.setText(base)
                 label.setStyleSheet("")
         if pending:
-            names = ", ".join(FIELD_HELP[n][0].lower() for n in pending)
+            names = ", ".join(SETTINGS[n].label.lower() for n in pending)
             self.pending.setText(f"↻ Changes apply on Reset: {names}")
             self.pending.show()
         else:
             self.pending.hide()
-        self.pending_changed.emit(pending)
+
+
+def _sentence(message: str) -> str:
+    """``message`` with a capital first letter and a full stop, for a label."""
+    message = message.strip()
+    return message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")

@@ -1,4 +1,10 @@
-"""TrainConfig (one frozen, validated set of hyperparameters) and TOML presets."""
+"""TrainConfig (one frozen, validated set of hyperparameters) and TOML presets.
+
+Each field is described once, in its ``Setting`` (``dataclasses.field(metadata=...)``): its
+type, range, choices, label, help text and whether it applies live. Validation here, the
+settings form (``rnnviz.app.controls``) and the ``rnnviz train`` flags (``rnnviz.cli``) are
+all derived from that description, so they cannot drift apart.
+"""
 
 from __future__ import annotations
 
@@ -24,36 +30,120 @@ TASKS = ("charlm", "sentiment", "sine")
 LR_SCHEDULES = ("none", "plateau")
 DEFAULT_PRESET = "charlm"
 
-# Settings that can change while training runs; everything else needs a reset.
-LIVE_FIELDS = frozenset({"lr", "clip", "clip_value", "lr_schedule", "eval_every", "spectrum_every"})
-
 
 class ConfigError(ValueError):
     """An invalid hyperparameter or preset; the message is one sentence for the user."""
 
 
 @dataclass(frozen=True)
+class Setting:
+    """Everything about one TrainConfig field that validation, the form and the CLI need.
+
+    ``kind`` is ``int``, ``float`` or ``str``. Numbers must lie in the closed range
+    [``low``, ``high``]; floats are edited with ``decimals`` decimals, so ``low`` is a
+    multiple of 10**-decimals and the form can reach every bound. ``optional`` settings
+    also accept None, which the form and the command line call ``none_text``.
+    """
+
+    label: str  # the form's label
+    help: str  # the form's tooltip and the flag's --help text, word for word
+    kind: type
+    choices: tuple[str, ...] = ()
+    low: float | None = None
+    high: float | None = None
+    decimals: int = 0
+    optional: bool = False
+    none_text: str = ""
+    live: bool = False  # applies to a running trainer; otherwise only on reset
+    on_resume: bool = False  # may differ from the checkpoint's when resuming (besides live ones)
+    path: bool = False  # a file name (the form offers an Open… button)
+    task: str | None = None  # only used by this task (the form greys it out otherwise)
+
+    def check(self, name: str, value: Any) -> None:
+        """Raise ConfigError (one sentence naming the setting) unless ``value`` is allowed."""
+        if self.optional and value is None:
+            return
+        shown = name.replace("_", "-")
+        if self.choices:
+            if value not in self.choices:
+                raise ConfigError(f"{shown} must be one of {', '.join(self.choices)}; got {value!r}")
+        elif self.kind is int:
+            if isinstance(value, bool) or not isinstance(value, int) or not self.low <= value <= self.high:
+                raise ConfigError(f"{shown} must be a whole number from {self.low} to {self.high}"
+                                  f"{self._or_none()}; got {value!r}")
+        elif self.kind is float:
+            if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+                    or not self.low <= value <= self.high):
+                raise ConfigError(f"{shown} must be a number from {self.low:g} to {self.high:g}"
+                                  f"{self._or_none()}; got {value!r}")
+        elif not isinstance(value, str):
+            raise ConfigError(f"{shown} must be {'a file path' if self.path else 'text'}; got {value!r}")
+
+    def _or_none(self) -> str:
+        return f", or None ({self.none_text})" if self.optional else ""
+
+
+def _setting(default: Any, **description: Any) -> Any:
+    return dataclasses.field(default=default, metadata={"setting": Setting(**description)})
+
+
+_APPLIES_NOW = "; live: can change mid-run"
+
+
+@dataclass(frozen=True)
 class TrainConfig:
-    task: str = "charlm"
-    corpus: str | None = None  # charlm: a UTF-8 text file; None = the built-in corpus
-    hidden: int = 100
-    seq_len: int = 25
-    batch: int = 32
-    lr: float = 0.003
-    optimizer: str = "adam"
-    clip: str = "norm"
-    clip_value: float = 5.0
-    truncate: int | None = None
-    init: str = "xavier"
-    spectral_radius: float | None = None
-    activation: str = "tanh"
-    dtype: str = "float32"
-    seed: int = 0
-    lr_schedule: str = "none"
-    eval_every: int = 100
-    spectrum_every: int = 25
-    sine_freq: float = 0.05  # cycles per timestep
-    sine_noise: float = 0.0  # standard deviation of Gaussian noise on the inputs
+    task: str = _setting(
+        "charlm", label="Task", kind=str, choices=TASKS,
+        help="charlm: predict the next character; sentiment: read a phrase, say positive or negative; "
+             "sine: predict the next value of a wave")
+    corpus: str | None = _setting(
+        None, label="Corpus", kind=str, optional=True, none_text="", path=True, on_resume=True,
+        task="charlm", help="A UTF-8 text file for charlm; empty = the built-in lighthouse log")
+    hidden: int = _setting(100, label="Hidden units", kind=int, low=1, high=4096,
+                           help="Size of the hidden state h (H)")
+    seq_len: int = _setting(25, label="Sequence length", kind=int, low=1, high=10_000,
+                            help="Timesteps per training sequence (T)")
+    batch: int = _setting(32, label="Batch size", kind=int, low=1, high=65_536,
+                          help="Sequences trained in parallel per step (B)")
+    lr: float = _setting(0.003, label="Learning rate", kind=float, low=1e-6, high=100.0, decimals=6,
+                         live=True, help="Step size" + _APPLIES_NOW)
+    optimizer: str = _setting("adam", label="Optimizer", kind=str, choices=OPTIMIZERS,
+                              help="The update rule")
+    clip: str = _setting(
+        "norm", label="Clipping", kind=str, choices=CLIP_MODES, live=True,
+        help="norm: rescale the whole gradient when its norm exceeds the threshold; value: clamp each "
+             "element" + _APPLIES_NOW)
+    clip_value: float = _setting(
+        5.0, label="Clip threshold", kind=float, low=1e-6, high=1e9, decimals=6, live=True,
+        help="The norm (or element bound) clipping enforces" + _APPLIES_NOW)
+    truncate: int | None = _setting(
+        None, label="BPTT truncation", kind=int, low=0, high=10_000, optional=True, none_text="full",
+        help="Backpropagate each loss through at most k steps; 'full' = all")
+    init: str = _setting("xavier", label="Initialisation", kind=str, choices=INITS,
+                         help="How the weights start; 'small' is min-char-rnn's randn×0.01")
+    spectral_radius: float | None = _setting(
+        None, label="Spectral radius", kind=float, low=0.001, high=1e6, decimals=3, optional=True,
+        none_text="keep", help="Rescale W_hh at the start so max|λ| equals this; 'keep' leaves it as "
+                               "initialised")
+    activation: str = _setting(
+        "tanh", label="Activation", kind=str, choices=ACTIVATIONS,
+        help="The hidden nonlinearity f in h_t = f(W_xh x_t + W_hh h_{t-1} + b_h)")
+    dtype: str = _setting("float32", label="Precision", kind=str, choices=DTYPES,
+                          help="float32 is faster; float64 is exact enough for gradient checks")
+    seed: int = _setting(0, label="Seed", kind=int, low=0, high=2**63 - 1,
+                         help="The same seed gives the same run, step for step")
+    lr_schedule: str = _setting(
+        "none", label="LR schedule", kind=str, choices=LR_SCHEDULES, live=True,
+        help="plateau: halve the learning rate when the validation loss stops improving" + _APPLIES_NOW)
+    eval_every: int = _setting(100, label="Evaluate every", kind=int, low=1, high=10**9, live=True,
+                               help="Steps between validation runs (from h = 0)" + _APPLIES_NOW)
+    spectrum_every: int = _setting(
+        25, label="Spectrum every", kind=int, low=1, high=10**9, live=True,
+        help="Steps between eigenvalue computations of W_hh" + _APPLIES_NOW)
+    sine_freq: float = _setting(0.05, label="Sine frequency", kind=float, low=0.001, high=0.5, decimals=3,
+                                task="sine", help="Cycles per timestep of the sine task's waves")
+    sine_noise: float = _setting(0.0, label="Sine input noise", kind=float, low=0.0, high=10.0, decimals=3,
+                                 task="sine", help="Standard deviation of Gaussian noise on the sine inputs")
 
     def __post_init__(self) -> None:
         # Accept NumPy scalars (np.int64, np.float32) from library callers as plain numbers.
@@ -64,58 +154,13 @@ class TrainConfig:
         self.validate()
 
     def validate(self) -> None:
-        def choice(name: str, options: tuple[str, ...]) -> None:
-            value = getattr(self, name)
-            if value not in options:
-                raise ConfigError(f"{name.replace('_', '-')} must be one of {', '.join(options)}; "
-                                  f"got {value!r}")
-
-        def integer(name: str, low: int, high: int, optional: bool = False) -> None:
-            value = getattr(self, name)
-            if optional and value is None:
-                return
-            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                raise ConfigError(f"{name.replace('_', '-')} must be a whole number from {low} to "
-                                  f"{high}; got {value!r}")
-
-        def number(name: str, low: float, high: float, optional: bool = False,
-                   low_open: bool = True) -> None:
-            value = getattr(self, name)
-            if optional and value is None:
-                return
-            ok = (isinstance(value, (int, float)) and not isinstance(value, bool)
-                  and math.isfinite(value) and (value > low if low_open else value >= low)
-                  and value <= high)
-            if not ok:
-                bound = "greater than" if low_open else "at least"
-                raise ConfigError(f"{name.replace('_', '-')} must be a number {bound} {low:g} and at "
-                                  f"most {high:g}; got {value!r}")
-
-        choice("task", TASKS)
-        choice("optimizer", OPTIMIZERS)
-        choice("clip", CLIP_MODES)
-        choice("init", INITS)
-        choice("activation", ACTIVATIONS)
-        choice("dtype", DTYPES)
-        choice("lr_schedule", LR_SCHEDULES)
-        integer("hidden", 1, 4096)
-        integer("seq_len", 1, 10_000)
-        integer("batch", 1, 65_536)
-        integer("truncate", 0, 10_000, optional=True)
-        integer("seed", 0, 2**63 - 1)
-        integer("eval_every", 1, 10**9)
-        integer("spectrum_every", 1, 10**9)
-        number("lr", 0.0, 100.0)
-        number("clip_value", 0.0, 1e12)
-        number("spectral_radius", 0.0, 1e6, optional=True)
-        number("sine_freq", 0.0, 0.5)
-        number("sine_noise", 0.0, 10.0, low_open=False)
-        if self.corpus is not None and not isinstance(self.corpus, str):
-            raise ConfigError(f"corpus must be a file path; got {self.corpus!r}")
+        """Raise ConfigError for the first setting outside its Setting's range or choices."""
+        for name, setting in SETTINGS.items():
+            setting.check(name, getattr(self, name))
 
     def replace(self, **changes: Any) -> TrainConfig:
         """A copy with ``changes`` applied and validated (unknown names raise ConfigError)."""
-        unknown = set(changes) - {f.name for f in fields(self)}
+        unknown = set(changes) - set(SETTINGS)
         if unknown:
             raise ConfigError(f"unknown setting {', '.join(sorted(unknown))}")
         return dataclasses.replace(self, **changes)
@@ -125,7 +170,7 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        unknown = set(data) - {f.name for f in fields(cls)}
+        unknown = set(data) - set(SETTINGS)
         if unknown:
             raise ConfigError(f"unknown setting {', '.join(sorted(unknown))}")
         try:
@@ -135,8 +180,30 @@ class TrainConfig:
 
     def needs_reset(self, other: TrainConfig) -> list[str]:
         """Names of settings that differ from ``other`` and can only apply on reset."""
-        return [f.name for f in fields(self)
-                if f.name not in LIVE_FIELDS and getattr(self, f.name) != getattr(other, f.name)]
+        return [name for name in SETTINGS
+                if name not in LIVE_FIELDS and getattr(self, name) != getattr(other, name)]
+
+    def resumed_with(self, changes: dict[str, Any]) -> TrainConfig:
+        """This (a checkpoint's) config with ``changes`` for resuming it; ConfigError names any
+        setting that cannot differ from the checkpoint's, such as the model's shape."""
+        config = self.replace(**changes)
+        fixed = [name.replace("_", "-") for name in SETTINGS
+                 if name not in RESUMABLE_FIELDS and getattr(config, name) != getattr(self, name)]
+        if fixed:
+            allowed = ", ".join(name.replace("_", "-") for name in SETTINGS if name in RESUMABLE_FIELDS)
+            raise ConfigError(f"{', '.join(fixed)} cannot change when resuming a checkpoint (only {allowed} "
+                              "can)")
+        return config
+
+
+# name -> Setting, in field order: the one description of every hyperparameter.
+SETTINGS: dict[str, Setting] = {f.name: f.metadata["setting"] for f in fields(TrainConfig)}
+
+# Settings that can change while training runs; everything else needs a reset.
+LIVE_FIELDS = frozenset(name for name, setting in SETTINGS.items() if setting.live)
+
+# Settings that may differ from a checkpoint's when resuming it (a moved corpus, live ones).
+RESUMABLE_FIELDS = LIVE_FIELDS | {name for name, setting in SETTINGS.items() if setting.on_resume}
 
 
 @dataclass(frozen=True)

@@ -26,11 +26,6 @@ from rnnviz.tasks import Task, TaskError, make_task
 from rnnviz.training.config import LIVE_FIELDS, ConfigError, TrainConfig
 from rnnviz.training.report import EvalReport, StepReport, frozen_array, frozen_mapping
 
-
-class Diverged(RuntimeError):
-    """Training produced a non-finite loss, gradient or parameter."""
-
-
 # The optimizer sees all parameters as one vector under this name (see RNN.flat_params).
 _FLAT = "theta"
 
@@ -54,6 +49,9 @@ class Trainer:
         self.diverged = False
         self.last_eval: EvalReport | None = None
         self.watched_sequence = 0  # which sequence of the batch reports show (clamped to B-1)
+        # One sentence each about how a checkpoint was loaded (e.g. its optimizer state was
+        # missing and the optimizer starts afresh): for the app's banner and the CLI.
+        self.load_notes: list[str] = []
         self._spectrum: Spectrum = spectrum(self.model.params["W_hh"])
         self._spectrum_step = 0
         self._pending: dict[str, Any] = {}
@@ -200,30 +198,36 @@ class Trainer:
         return save_checkpoint(path, arrays, meta)
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path, config: TrainConfig | None = None) -> Trainer:
+    def from_checkpoint(cls, path: str | Path, config: TrainConfig | None = None,
+                        changes: dict[str, Any] | None = None) -> Trainer:
         """Rebuild a trainer that continues exactly where the checkpoint left off.
 
-        ``config`` overrides the stored one (e.g. a corpus that moved); it must describe the
-        same model shapes.
+        ``config`` replaces the stored one outright (it must describe the same model shapes);
+        ``changes`` are checked against the stored one: a moved corpus and the live settings
+        may change, anything that shapes the model or the data raises ConfigError.
         """
         arrays, meta = load_checkpoint(path)
         try:
             stored = TrainConfig.from_dict(meta["config"])
-            trainer = cls(config if config is not None else stored)
-            trainer._restore(arrays, meta)
+            if config is None:
+                config = stored.resumed_with(changes or {})
+            trainer = cls(config)
+            trainer._restore(arrays, meta, path)
+            if changes and "lr" in changes:  # asked for: it replaces the stored (maybe halved) rate
+                trainer.optimizer.lr = float(config.lr)
         except (CheckpointError, ConfigError, TaskError):
             raise  # already a clear message for the user
         except (KeyError, TypeError, ValueError) as exc:
             raise CheckpointError(f"{path} is damaged or from an incompatible rnnviz: {exc}") from exc
         return trainer
 
-    def _restore(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+    def _restore(self, arrays: dict[str, np.ndarray], meta: dict[str, Any], path: str | Path) -> None:
         vocab = meta.get("vocab")
         if self.task.vocab is not None and vocab is not None and vocab != self.task.vocab.tokens:
             raise CheckpointError("the checkpoint's vocabulary does not match this corpus")
-        self.model.set_params({k: arrays[f"param.{k}"] for k in PARAM_NAMES})
-        self.optimizer.load_state_dict({k[len("optim."):]: v for k, v in arrays.items()
-                                        if k.startswith("optim.")})
+        self.model.set_params(finite_params(arrays, path))
+        self._restore_optimizer({k[len("optim."):]: v for k, v in arrays.items() if k.startswith("optim.")},
+                                path)
         self.optimizer.lr = float(meta.get("lr", self.config.lr))
         self.carried_state = (np.array(arrays["carried_state"], dtype=self.model.dtype)
                               if "carried_state" in arrays else None)
@@ -236,6 +240,47 @@ class Trainer:
         self._spectrum = spectrum(self.model.params["W_hh"])
         self._spectrum_step = self.step_count
 
+    def _restore_optimizer(self, state: dict[str, np.ndarray], path: str | Path) -> None:
+        """Load the optimizer's state; if the checkpoint lacks it, keep a fresh optimizer and
+        add a note, since the next updates then differ from an uninterrupted run's."""
+        # What this optimizer keeps once it has stepped (e.g. Adam: steps, m.theta, v.theta).
+        probe = make_optimizer(self.config.optimizer, 1.0)
+        probe.step({_FLAT: np.zeros(1)}, {_FLAT: np.zeros(1)})
+        needed = set(probe.state_dict())
+        never_stepped = set(state) == {"steps"} and int(state["steps"]) == 0
+        if not needed <= set(state) and not never_stepped:
+            self.load_notes.append(f"{path} has no {self.config.optimizer} optimizer state, so the "
+                                   "optimizer starts afresh and the next steps differ from an "
+                                   "uninterrupted run")
+            return
+        flat = self.model.flat_params
+        for name, value in state.items():
+            if name != "steps" and np.shape(value) != flat.shape:
+                raise CheckpointError(f"{path} is damaged: its optimizer state {name} has shape "
+                                      f"{np.shape(value)}, expected {flat.shape}")
+        self.optimizer.load_state_dict(state)
+
+
+def finite_params(arrays: dict[str, np.ndarray], path: str | Path) -> dict[str, np.ndarray]:
+    """The RNN parameters stored in a checkpoint, refused if any is NaN or infinite.
+
+    Training from such weights diverges at once and sampling from them prints noise, so
+    resuming, loading in the app and sampling all refuse the file with this one check.
+    """
+    params: dict[str, np.ndarray] = {}
+    for name in PARAM_NAMES:
+        key = f"param.{name}"
+        if key not in arrays:
+            raise CheckpointError(f"{path} is damaged: it has no parameter {name}")
+        value = np.asarray(arrays[key])
+        if value.dtype.kind != "f":
+            raise CheckpointError(f"{path} is damaged: parameter {name} is not an array of numbers")
+        if not np.isfinite(value).all():
+            raise CheckpointError(f"{path} holds non-finite weights (NaN or infinity in {name}), so it "
+                                  "cannot be trained or sampled")
+        params[name] = value
+    return params
+
 
 def load_model(path: str | Path) -> tuple[RNN, Vocabulary | None, dict[str, Any]]:
     """Just the model and its vocabulary from a checkpoint (no corpus needed): for sampling."""
@@ -245,7 +290,9 @@ def load_model(path: str | Path) -> tuple[RNN, Vocabulary | None, dict[str, Any]
         input_size, hidden_size, output_size = (int(n) for n in meta["sizes"])
         model = RNN(input_size, hidden_size, output_size, activation=cfg["activation"],
                     dtype=cfg["dtype"], seed=0)
-        model.set_params({k: arrays[f"param.{k}"] for k in PARAM_NAMES})
+        model.set_params(finite_params(arrays, path))
+    except CheckpointError:
+        raise
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"{path} is damaged or from an incompatible rnnviz: {exc}") from exc
     vocab = Vocabulary(meta["vocab"], kind=meta.get("vocab_kind") or "character") \
