@@ -10,13 +10,14 @@ import numpy as np
 
 from rnnviz.app.panels.base import (
     BLACK,
-    BLUE,
     GREEN,
     GREY,
     ORANGE,
+    SKY,
     VERMILION,
     Panel,
     fmt,
+    legend_row,
     new_plot,
     new_view,
     pen,
@@ -40,16 +41,24 @@ class TaskOutputPanel(Panel):
         self.waiting.setWordWrap(True)
         self.pages.addWidget(self.waiting)
 
-        self.sine_view = new_view()
+        self.sine_canvas = new_view()
         self.sine_plot = new_plot("timestep", "value")
         self.sine_plot.setClipToView(False)
-        self.sine_view.addItem(self.sine_plot)
+        self.sine_canvas.addItem(self.sine_plot)
         self.plots.append(self.sine_plot)
-        self.sine_plot.addLegend(offset=(-8, 8), labelTextColor=BLACK, brush=(255, 255, 255, 200))
-        self.truth = self.sine_plot.plot(pen=pen(BLACK, 2), name="truth")
-        self.one_step = self.sine_plot.plot(pen=pen(BLUE, 2), name="one-step prediction", connect="finite")
-        self.free_run = self.sine_plot.plot(pen=pen(ORANGE, 2, dashed=True), name="free-running",
-                                            connect="finite")
+        # The truth is a thin black line drawn over a wider one-step prediction, so both stay
+        # visible where they agree; the legend is a line above the plot, clear of the peaks.
+        self.one_step = self.sine_plot.plot(pen=pen(SKY, 5), connect="finite")
+        self.free_run = self.sine_plot.plot(pen=pen(ORANGE, 2, dashed=True), connect="finite")
+        self.truth = self.sine_plot.plot(pen=pen(BLACK, 1.5))
+        self.sine_legend = legend_row([("<b>━</b>", "truth"),
+                                       (f"<span style='color:{SKY}'>█</span>", "one-step prediction"),
+                                       (f"<span style='color:{ORANGE}'>┅</span>", "free-running")])
+        self.sine_view = QtWidgets.QWidget()
+        sine_layout = QtWidgets.QVBoxLayout(self.sine_view)
+        sine_layout.setContentsMargins(0, 0, 0, 0)
+        sine_layout.addWidget(self.sine_legend)
+        sine_layout.addWidget(self.sine_canvas, 1)
         self.prime_line = pg.InfiniteLine(angle=90, pen=pen(GREY, 1, dashed=True), movable=False,
                                           label="free-running from here",
                                           labelOpts={"position": 0.08, "color": GREY,
