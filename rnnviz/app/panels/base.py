@@ -101,7 +101,7 @@ def cache_decorations(widget: QtWidgets.QWidget) -> None:
 
 
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
-TICK_GAP_PX = 8  # the least clear space between two tick labels
+TICK_GAP_PX = 6  # the least clear space between two tick labels (about one character)
 
 
 def log_tick_text(value: float) -> str:
@@ -116,6 +116,18 @@ def log_tick_text(value: float) -> str:
     return power if mantissa == "1" else f"{mantissa}·{power}"
 
 
+def linear_tick_text(value: float, places: int) -> str:
+    """A tick label on a linear axis: 0.25, 40, 12k, 1.5M (training steps run into millions)."""
+    magnitude = abs(value)
+    if magnitude >= 1e4:
+        for limit, suffix in ((1e6, "M"), (1e3, "k")):
+            if magnitude >= limit:
+                return f"{value / limit:.3g}{suffix}"
+    if value == 0 or magnitude >= 1e-3:
+        return f"{value:.{places}f}"
+    return f"{value:.2g}"
+
+
 def _nice_steps(span: float, integer: bool) -> list[float]:
     """1, 2, 5 × powers of ten from about a thousandth of ``span`` up to ``span`` itself."""
     top = math.floor(math.log10(span))
@@ -123,10 +135,11 @@ def _nice_steps(span: float, integer: bool) -> list[float]:
     return [s for s in steps if (not integer or s >= 1) and span / s <= 200]
 
 
-def _multiples(low: float, high: float, step: float) -> np.ndarray:
-    first = math.ceil(low / step - 1e-9)
-    last = math.floor(high / step + 1e-9)
-    return np.arange(first, last + 1) * step
+def _multiples(low: float, high: float, step: float, offset: float = 0.0) -> np.ndarray:
+    """offset + k·step within [low, high]."""
+    first = math.ceil((low - offset) / step - 1e-9)
+    last = math.floor((high - offset) / step + 1e-9)
+    return np.arange(first, last + 1) * step + offset
 
 
 def tick_candidates(low: float, high: float, log: bool, integer: bool = False) -> list[np.ndarray]:
@@ -140,7 +153,10 @@ def tick_candidates(low: float, high: float, log: bool, integer: bool = False) -
     span = high - low
     out: list[np.ndarray] = []
     if not log:
-        out = [_multiples(low, high, step) for step in _nice_steps(span, integer)]
+        for step in _nice_steps(span, integer):
+            out.append(_multiples(low, high, step))
+            if round(step / 10 ** math.floor(math.log10(step))) != 1:  # also 1, 3, 5… and 2.5, 7.5…
+                out.append(_multiples(low, high, step, offset=step / 2))
     else:
         decades = range(math.floor(low), math.ceil(high) + 1)
         for mantissas in ((1, 2, 3, 4, 5, 6, 7, 8, 9), (1, 2, 5), (1,)):
@@ -148,6 +164,7 @@ def tick_candidates(low: float, high: float, log: bool, integer: bool = False) -
             out.append(values[(values >= low - 1e-9) & (values <= high + 1e-9)])
         for every in (2, 5, 10, 20, 50):
             out.append(_multiples(low, high, every))
+        out.append(_multiples(low, high, 2, offset=1))
         if span < 2:
             data_low, data_high = 10.0 ** low, 10.0 ** high
             for step in _nice_steps(data_high - data_low, False):
@@ -186,20 +203,36 @@ class ReadableAxis(pg.AxisItem):
     def _font_metrics(self) -> QtGui.QFontMetricsF:
         return QtGui.QFontMetricsF(self.style["tickFont"] or QtGui.QFont())
 
-    def fits(self, values: np.ndarray, low: float, high: float, size: float) -> bool:
-        """Whether labels at ``values`` leave TICK_GAP_PX between neighbours on an axis ``size``
-        pixels long showing [low, high]."""
-        if values.size < 2:
-            return True
-        positions = (np.asarray(values) - low) / (high - low) * size
+    def overhang(self) -> float:
+        """How far past the axis's ends pyqtgraph still draws a label (it drops the rest)."""
+        if self.grid is not False and self.linkedView() is not None:
+            return 0.0  # the drawable area is then the axis and its view, no further
+        hide = self.style["hideOverlappingLabels"]
+        return 0.0 if hide is True else 15.0 if hide is False else float(hide)
+
+    def label_extents(self, values: np.ndarray, low: float, high: float, size: float) -> tuple:
+        """Each label's first and last pixel along an axis ``size`` pixels long showing [low, high]."""
+        positions = (np.asarray(values, dtype=np.float64) - low) / (high - low) * size
         metrics = self._font_metrics()
         if self.orientation in ("left", "right"):
-            need = np.full(values.size - 1, metrics.height() + TICK_GAP_PX / 2)
+            half = np.full(positions.size, 0.8 * metrics.height() / 2)  # pyqtgraph's own text box
         else:
             texts = self.tickStrings(list(values), 1.0, 1.0)
-            widths = np.array([metrics.horizontalAdvance(t) for t in texts])
-            need = (widths[:-1] + widths[1:]) / 2 + TICK_GAP_PX
-        return bool(np.all(np.diff(positions) >= need))
+            half = np.array([metrics.horizontalAdvance(t) for t in texts]) / 2
+        return positions - half, positions + half
+
+    def shown_labels(self, values: np.ndarray, low: float, high: float, size: float) -> np.ndarray | None:
+        """The values whose labels pyqtgraph will draw (inside the axis), or None if any two of
+        them would be closer than TICK_GAP_PX."""
+        if values.size == 0:
+            return values
+        start, stop = self.label_extents(values, low, high, size)
+        margin = self.overhang()
+        inside = (start >= -margin - 1e-6) & (stop <= size + margin + 1e-6)
+        start, stop = start[inside], stop[inside]
+        if start.size > 1 and np.any(start[1:] - stop[:-1] < TICK_GAP_PX):
+            return None
+        return values[inside]
 
     def tickValues(self, minVal: float, maxVal: float, size: float) -> list:
         low, high = sorted((float(minVal), float(maxVal)))
@@ -211,14 +244,14 @@ class ReadableAxis(pg.AxisItem):
             zero = np.array([floor]) if low - 1e-9 <= floor <= high + 1e-9 else np.empty(0)
             candidates = [np.concatenate([zero, c[c > floor + 0.3]]) for c in candidates]
             candidates = [c for c in candidates if c.size]
-        chosen, minor = None, None
-        for index, values in enumerate(candidates):
-            if self.fits(values, low, high, size) and (values.size >= 2 or chosen is None):
-                chosen = values
-                if index > 0:
-                    minor = candidates[index - 1]
-                if values.size >= 2:
-                    break
+        chosen, minor, labelled = None, None, -1
+        for index, values in enumerate(candidates):  # densest first
+            shown = self.shown_labels(values, low, high, size)
+            if shown is None or shown.size <= labelled:
+                continue
+            chosen, minor, labelled = values, candidates[index - 1] if index > 0 else None, shown.size
+            if labelled >= 2:
+                break
         if chosen is None:
             return []
         levels = [(1.0, list(chosen))]
@@ -232,8 +265,7 @@ class ReadableAxis(pg.AxisItem):
                 return []
             step = min(np.diff(values)) if len(values) > 1 else abs(values[0]) or 1.0
             places = max(0, math.ceil(-math.log10(step) - 1e-9)) if step > 0 else 0
-            return [f"{v * scale:.{places}f}" if 1e-3 <= abs(v * scale) < 1e5 or v == 0 else f"{v * scale:g}"
-                    for v in values]
+            return [linear_tick_text(v * scale, places) for v in values]
         zero = self.zero_at
         return ["0" if zero is not None and abs(v - zero) < 1e-9 else log_tick_text(10.0 ** v)
                 for v in values]

@@ -20,6 +20,7 @@ from rnnviz.app.panels.base import (
     fmt,
     legend_row,
     log_floor,
+    log_tick_text,
     new_plot,
     new_view,
     pen,
@@ -59,7 +60,7 @@ def flow_summary(step: int, norms: np.ndarray, aligned: bool) -> str:
         return head + "‖∂L/∂hₜ‖ is not finite"
     last = norms.size - 1
     if not norms.any():
-        return head + "the gradient is zero at every t: the loss does not change with h"
+        return head + "<b>the gradient is zero</b> at every t"
     if norms[-1] == 0:
         return head + f"‖∂L/∂h<sub>{last}</sub>‖ = 0, ‖∂L/∂h₀‖ = <b>{fmt(norms[0])}</b>"
     ratio = norms[0] / norms[-1]
@@ -71,19 +72,18 @@ def flow_summary(step: int, norms: np.ndarray, aligned: bool) -> str:
             verdict = f": <b style='color:{VERMILION}'>exploding</b>"
         else:
             verdict = ""
-        return head + (f"‖∂L/∂h₀‖ = <b>{fmt(ratio)}×</b> ‖∂L/∂h<sub>{last}</sub>‖, where the loss "
-                       f"enters{verdict}")
+        return head + f"‖∂L/∂h₀‖ = <b>{fmt(ratio)}×</b> ‖∂L/∂h<sub>{last}</sub>‖ (the loss's t){verdict}"
     if seen > STEEP:
-        verdict = f"<b style='color:{VERMILION}'>growing back in time: exploding</b>"
+        verdict = f"<b style='color:{VERMILION}'>exploding</b>"
     elif seen >= FLAT:
-        verdict = "larger at t = 0: later losses reach back"
+        verdict = "later losses reach back"
     elif seen > 1 / FLAT:
-        verdict = "a flat curve: little reaches back"
+        verdict = "flat: little reaches back"
     elif seen >= 1 / STEEP:
-        verdict = "smaller at t = 0 than at the end"
+        verdict = "smaller at t = 0"
     else:
-        verdict = f"<b style='color:{BLUE}'>fading back in time: vanishing</b>"
-    return head + f"‖∂L/∂h₀‖ = <b>{fmt(ratio)}×</b> ‖∂L/∂h<sub>{last}</sub>‖ ({verdict})"
+        verdict = f"<b style='color:{BLUE}'>vanishing</b>"
+    return head + f"‖∂L/∂h₀‖ = <b>{fmt(ratio)}×</b> ‖∂L/∂h<sub>{last}</sub>‖: {verdict}"
 
 
 class GradientFlowPanel(Panel):
@@ -116,8 +116,11 @@ class GradientFlowPanel(Panel):
         self.image = pg.ImageItem(axisOrder="row-major")
         self.heat.addItem(self.image)
         self.colour_bar = pg.ColorBarItem(values=(-3, 0), colorMap="viridis", interactive=False,
-                                          label="log₁₀ ‖∂L/∂hₜ‖", width=16, colorMapMenu=False)
+                                          label="‖∂L/∂hₜ‖", width=16, colorMapMenu=False)
         self.colour_bar.setImageItem(self.image, insert_in=self.heat)
+        # The image holds log10 values; the bar names them as gradient norms (0.01, not -2).
+        self.colour_bar.axis.tickStrings = lambda values, scale, spacing: [
+            log_tick_text(10.0 ** v) for v in values]
         self.profile_range = StableRange(self.profile)
         self._heat_extent: tuple[float, float, int] | None = None
         self._levels: tuple[float, float] = (-3.0, 0.0)

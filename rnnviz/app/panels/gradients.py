@@ -157,9 +157,9 @@ class GradientNormsPanel(Panel):
         if report.clip_mode == "none":
             parts.append("no clipping")
             return " · ".join(parts)
-        parts[0] += f" → <b>{fmt(after)}</b> after clipping"
-        parts.append(f"at norm {fmt(report.clip_value)}" if report.clip_mode == "norm"
-                     else f"each element to ±{fmt(report.clip_value)}")
+        rule = (f"at norm {fmt(report.clip_value)}" if report.clip_mode == "norm"
+                else f"each element to ±{fmt(report.clip_value)}")
+        parts[0] += f" → <b>{fmt(after)}</b> (clip {rule})"
         colour = VERMILION if data.recent_clipped_fraction > 0.5 else "#202020"
         recent = min(RECENT_WINDOW, len(data.recent_clipped))
         parts.append(f"fired on <b style='color:{colour}'>{data.clipped_fraction:.0%}</b> of steps, "

@@ -24,6 +24,7 @@ REORDER_SECONDS = 1.0  # sorted orders change at most this often, so rows do not
 VISIBLE_TOKENS = {" ": "␣", "\n": "⏎", "\t": "⇥", "\r": "␍"}
 PAD_LABEL = "·"  # what the sentiment task calls a padding position
 HOVER_HINT = "Point at a cell to read it."
+LABEL_OVERHANG_PX = 24  # how far the last input's label may reach past the plot (towards the colour bar)
 
 
 def token_label(token: str) -> str:
@@ -43,14 +44,16 @@ def activation_levels(activation: str, recent_max: float) -> tuple[float, float]
     return 0.0, top
 
 
-def spaced_labels(labels: list[str], widths: list[float], cell_px: float, gap_px: float) -> list[int]:
+def spaced_labels(labels: list[str], widths: list[float], cell_px: float, gap_px: float,
+                  right_edge: float = math.inf) -> list[int]:
     """Which timesteps' labels to show so that none overlap, cells ``cell_px`` wide.
 
     Chosen from the last input backwards (where a phrase ends and the loss enters), skipping
-    padding; each label is centred on its cell and keeps ``gap_px`` from its neighbour.
+    padding; each label is centred on its cell, keeps ``gap_px`` from its neighbour and ends
+    before ``right_edge``.
     """
     chosen: list[int] = []
-    left_edge = math.inf  # the left edge of the label chosen last, in pixels
+    left_edge = right_edge + gap_px  # the left edge of the label chosen last, in pixels
     for t in range(len(labels) - 1, -1, -1):
         if labels[t] == PAD_LABEL:
             continue
@@ -100,6 +103,7 @@ class HiddenStatePanel(Panel):
         self.plot.invertY(True)
         self.plot.setClipToView(False)
         self.plot.showGrid(x=False, y=False)
+        self.plot.getAxis("bottom").setStyle(hideOverlappingLabels=LABEL_OVERHANG_PX)
         self.view.addItem(self.plot)
         self.plots.append(self.plot)
         self.image = pg.ImageItem(axisOrder="row-major")
@@ -178,9 +182,8 @@ class HiddenStatePanel(Panel):
         sat = report.saturation
         what = "dead (h = 0)" if report.activation == "relu" else "saturated (f′ ≈ 0)"
         colour = VERMILION if sat > 0.5 else "#202020"
-        self.set_live_summary(f"<b>{units} units × {steps} timesteps</b>, sequence 0 of the batch at step "
-                              f"{report.step:,} · <b style='color:{colour}'>{sat:.1%}</b> of activations "
-                              f"{what}")
+        self.set_live_summary(f"<b>{units} units × {steps} timesteps</b> · step {report.step:,} · "
+                              f"<b style='color:{colour}'>{sat:.1%}</b> {what}")
 
     def _set_levels(self, activation: str) -> None:
         levels = activation_levels(activation, self._recent_max)
@@ -218,7 +221,8 @@ class HiddenStatePanel(Panel):
             return
         self._tick_key = key
         widths = [metrics.horizontalAdvance(label) for label in labels]
-        shown = spaced_labels(labels, widths, width_px / len(labels), gap_px=metrics.horizontalAdvance(" "))
+        shown = spaced_labels(labels, widths, width_px / len(labels), gap_px=metrics.horizontalAdvance(" "),
+                              right_edge=width_px + LABEL_OVERHANG_PX)
         axis.setTicks([[(t + 0.5, labels[t]) for t in shown], []])
         words = [label for label in labels if label != PAD_LABEL]
         if self._hover_cell is None and self._data is not None and self._data.task.token_kind == "word":

@@ -89,10 +89,10 @@ class LossPanel(Panel):
             "character" if data.task.token_kind == "character" else "phrase")
         self.plot.setLabel("left", f"loss ({unit})")
         if data.task.head.endswith("mse"):
-            text = f"baseline {fmt(self._baseline_value)}: always predicting 0"
+            text = f"always 0: {fmt(self._baseline_value)}"
         else:
             v = data.task.vocab_size if data.task.name == "charlm" else 2
-            text = f"baseline ln {v} = {fmt(self._baseline_value)}: uniform guess"
+            text = f"uniform guess: ln {v} = {fmt(self._baseline_value)}"
         self._baseline_text = text
         self._place_baseline()
         self.divergence.hide()
@@ -143,10 +143,10 @@ class LossPanel(Panel):
             set_line(self.divergence, step, f"loss non-finite at step {step:,}")
         parts = [f"<b>step {data.step:,}</b>"]
         smoothed = steps.last("smoothed_loss")
-        parts.append(f"training <b style='color:{BLUE}'>{fmt(smoothed)}</b> (smoothed)")
+        parts.append(f"training <b style='color:{BLUE}'>{fmt(smoothed)}</b>")
         if len(evals):
             parts.append(f"validation <b style='color:{ORANGE}'>{fmt(evals.last('val_loss'))}</b> "
-                         f"from h = 0 at step {int(evals.last('step')):,}")
+                         f"(step {int(evals.last('step')):,})")
         else:
             parts.append(f"validation every {data.config.eval_every} steps")
         if data.latest is not None and not data.latest.finite:
