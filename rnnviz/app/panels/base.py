@@ -143,7 +143,8 @@ def _multiples(low: float, high: float, step: float, offset: float = 0.0) -> np.
 
 
 def tick_candidates(low: float, high: float, log: bool, integer: bool = False) -> list[np.ndarray]:
-    """Sets of tick values for the range [low, high], densest first.
+    """Sets of tick values for the range [low, high]: round ones densest first, then shifted
+    ones (1, 3, 5…; 2.5, 7.5…), which fit two labels where round ones would sit at the ends.
 
     On a log axis the values are log10 of the data: within each decade 1…9, 1-2-5, 1 (and
     every 2nd, 5th, 10th decade over wide ranges); over less than two decades also evenly
@@ -152,11 +153,12 @@ def tick_candidates(low: float, high: float, log: bool, integer: bool = False) -
     """
     span = high - low
     out: list[np.ndarray] = []
+    shifted: list[np.ndarray] = []
     if not log:
         for step in _nice_steps(span, integer):
             out.append(_multiples(low, high, step))
-            if round(step / 10 ** math.floor(math.log10(step))) != 1:  # also 1, 3, 5… and 2.5, 7.5…
-                out.append(_multiples(low, high, step, offset=step / 2))
+            if round(step / 10 ** math.floor(math.log10(step))) != 1:
+                shifted.append(_multiples(low, high, step, offset=step / 2))
     else:
         decades = range(math.floor(low), math.ceil(high) + 1)
         for mantissas in ((1, 2, 3, 4, 5, 6, 7, 8, 9), (1, 2, 5), (1,)):
@@ -164,7 +166,7 @@ def tick_candidates(low: float, high: float, log: bool, integer: bool = False) -
             out.append(values[(values >= low - 1e-9) & (values <= high + 1e-9)])
         for every in (2, 5, 10, 20, 50):
             out.append(_multiples(low, high, every))
-        out.append(_multiples(low, high, 2, offset=1))
+        shifted.append(_multiples(low, high, 2, offset=1))
         if span < 2:
             data_low, data_high = 10.0 ** low, 10.0 ** high
             for step in _nice_steps(data_high - data_low, False):
@@ -172,9 +174,10 @@ def tick_candidates(low: float, high: float, log: bool, integer: bool = False) -
                 values = values[values > 0]
                 if 1 < values.size <= 40:
                     out.append(np.log10(values))
-    out = [c for c in out if c.size]
-    out.sort(key=lambda c: -c.size)
-    return out
+    def densest_first(sets: list[np.ndarray]) -> list[np.ndarray]:
+        return sorted((c for c in sets if c.size), key=lambda c: -c.size)
+
+    return densest_first(out) + densest_first(shifted)
 
 
 class ReadableAxis(pg.AxisItem):
@@ -249,7 +252,10 @@ class ReadableAxis(pg.AxisItem):
             shown = self.shown_labels(values, low, high, size)
             if shown is None or shown.size <= labelled:
                 continue
-            chosen, minor, labelled = values, candidates[index - 1] if index > 0 else None, shown.size
+            denser = candidates[index - 1] if index > 0 else None
+            if denser is not None and not all(np.isclose(denser, v).any() for v in values):
+                denser = None  # minor ticks only between the labelled ones
+            chosen, minor, labelled = values, denser, shown.size
             if labelled >= 2:
                 break
         if chosen is None:

@@ -24,6 +24,7 @@ from rnnviz.app.panels.base import (
     new_plot,
     new_view,
     pen,
+    tick_candidates,
 )
 from rnnviz.app.qt import QtCore, pg
 from rnnviz.app.run_data import RunData
@@ -72,7 +73,7 @@ def flow_summary(step: int, norms: np.ndarray, aligned: bool) -> str:
             verdict = f": <b style='color:{VERMILION}'>exploding</b>"
         else:
             verdict = ""
-        return head + f"‖∂L/∂h₀‖ = <b>{fmt(ratio)}×</b> ‖∂L/∂h<sub>{last}</sub>‖ (the loss's t){verdict}"
+        return head + f"‖∂L/∂h₀‖ = <b>{fmt(ratio)}×</b> ‖∂L/∂h<sub>{last}</sub>‖ (at the loss){verdict}"
     if seen > STEEP:
         verdict = f"<b style='color:{VERMILION}'>exploding</b>"
     elif seen >= FLAT:
@@ -118,13 +119,26 @@ class GradientFlowPanel(Panel):
         self.colour_bar = pg.ColorBarItem(values=(-3, 0), colorMap="viridis", interactive=False,
                                           label="‖∂L/∂hₜ‖", width=16, colorMapMenu=False)
         self.colour_bar.setImageItem(self.image, insert_in=self.heat)
-        # The image holds log10 values; the bar names them as gradient norms (0.01, not -2).
+        # The image holds log10 values; the bar names them as gradient norms (0.01, not -2), at
+        # round values (not 10^-0.5 = 0.316).
         self.colour_bar.axis.tickStrings = lambda values, scale, spacing: [
             log_tick_text(10.0 ** v) for v in values]
+        self.colour_bar.axis.tickValues = self._colour_bar_ticks
         self.profile_range = StableRange(self.profile)
         self._heat_extent: tuple[float, float, int] | None = None
         self._levels: tuple[float, float] = (-3.0, 0.0)
         self._aligned = False
+
+    @staticmethod
+    def _colour_bar_ticks(low: float, high: float, size: float) -> list:
+        """Decades (or 1-2-5 within them) of the bar's log10 range, about 20 pixels apart or more."""
+        low, high = sorted((low, high))
+        if not high > low:
+            return []
+        candidates = tick_candidates(low, high, log=True)  # densest first
+        spaced = [c for c in candidates if c.size >= 2 and np.min(np.diff(c)) / (high - low) * size >= 20]
+        chosen = spaced[0] if spaced else candidates[-1] if candidates else []
+        return [(1.0, list(chosen))]
 
     def start_run(self, data: RunData) -> None:
         self.profile_range.reset()
@@ -133,6 +147,9 @@ class GradientFlowPanel(Panel):
         self.current.setData([], [])
         self.image.clear()
         self.profile.getAxis("left").set_zero_at(None)
+        timesteps = data.config.seq_len
+        self.profile.setRange(xRange=(0, timesteps - 1), yRange=(-3, 0), padding=0.02)  # log10 units
+        self.heat.setRange(xRange=(data.step, data.step + 10), yRange=(0, timesteps), padding=0)
         self._aligned = data.task.head.startswith("last")
         where = ("Only the last step has a loss: everything at earlier t came back through time. "
                  "Timesteps are aligned at the last input: shorter phrases start later."

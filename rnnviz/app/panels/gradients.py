@@ -87,8 +87,12 @@ class GradientNormsPanel(Panel):
         self.clip_marks = self.plot.plot(pen=pen(VERMILION, 5), connect="pairs")
         self.threshold = pg.InfiniteLine(angle=0, pen=pen(VERMILION, 1, dashed=True), movable=False,
                                          label="clip threshold",
+                                         # on the side of the line facing the middle of the view,
+                                         # on a light box so the curves do not hide it
                                          labelOpts={"position": 0.02, "color": VERMILION,
-                                                    "anchors": [(0, 1), (0, 1)]})
+                                                    "fill": (255, 255, 255, 210),
+                                                    "anchors": [(0, 0), (0, 1)]})
+        self.threshold.setZValue(10)
         self.plot.addItem(self.threshold, ignoreBounds=True)
         self._threshold_key: tuple = ()
         self.range = StableRange(self.plot)
@@ -103,6 +107,9 @@ class GradientNormsPanel(Panel):
         for curve in (*self.before.values(), *self.after.values(), self.global_before,
                       self.global_after, self.clip_marks):
             curve.setData([], [])
+        self.threshold.hide()
+        self.plot.getAxis("left").set_zero_at(None)
+        self.plot.setRange(xRange=(data.step, data.step + 10), yRange=(-3, 1), padding=0.02)  # log10 units
 
     def _toggle_after(self, on: bool) -> None:
         for curve in self.after.values():
@@ -151,6 +158,8 @@ class GradientNormsPanel(Panel):
         report = data.latest
         assert report is not None
         before, after = report.global_norm_before, report.global_norm_after
+        if not math.isfinite(before):
+            return f"step {report.step:,} · ‖g‖ is not finite: this step was not applied"
         if before == 0:
             return f"step {report.step:,} · ‖g‖ = 0: <b>the gradient is zero</b>, nothing changes"
         parts = [f"‖g‖ <b>{fmt(before)}</b>"]

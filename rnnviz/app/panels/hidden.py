@@ -144,6 +144,7 @@ class HiddenStatePanel(Panel):
         self._tick_key = ()
         self._recent_max = 1.0
         self.image.clear()
+        self.plot.getAxis("bottom").setTicks([[], []])  # the old run's inputs
 
     def _ordering_changed(self) -> None:
         self._ordered_at = 0.0

@@ -70,7 +70,9 @@ class LossPanel(Panel):
                                         # At the right end, where the loss has fallen away from it,
                                         # on the side of the line facing the middle of the view.
                                         labelOpts={"position": 0.98, "color": GREY,
+                                                   "fill": (255, 255, 255, 210),
                                                    "anchors": [(1, 0), (1, 1)]})
+        self.baseline.setZValue(10)
         self.plot.addItem(self.baseline, ignoreBounds=True)
         self.divergence = pg.InfiniteLine(angle=90, pen=pen(VERMILION, 2), movable=False,
                                           label="loss non-finite",
@@ -89,7 +91,7 @@ class LossPanel(Panel):
             "character" if data.task.token_kind == "character" else "phrase")
         self.plot.setLabel("left", f"loss ({unit})")
         if data.task.head.endswith("mse"):
-            text = f"always 0: {fmt(self._baseline_value)}"
+            text = f"predicting 0: {fmt(self._baseline_value)}"
         else:
             v = data.task.vocab_size if data.task.name == "charlm" else 2
             text = f"uniform guess: ln {v} = {fmt(self._baseline_value)}"
@@ -100,6 +102,9 @@ class LossPanel(Panel):
         self.range.reset()
         for curve in (self.raw, self.smoothed, self.val):
             curve.setData([], [])
+        top = self._baseline_value * 1.2 if self._baseline_value > 0 else 1.0  # (NaN > 0 is False)
+        empty = (math.log10(top) - 2, math.log10(top)) if self.log_y.isChecked() else (0, top)
+        self.plot.setRange(xRange=(data.step, data.step + 10), yRange=empty, padding=0.02)
 
     def _set_log(self, on: bool) -> None:
         self.plot.setLogMode(y=on)
@@ -115,8 +120,8 @@ class LossPanel(Panel):
         set_line(self.baseline, math.log10(value) if self.log_y.isChecked() else value, self._baseline_text)
 
     def update(self, data: RunData) -> None:
-        if not self.needs_redraw(data):
-            return
+        if not self.needs_redraw(data) or len(data.steps) == 0:
+            return  # a run with no steps yet keeps its waiting summary
         steps = data.steps
         x, (raw, smoothed) = envelope(steps.column("step"),
                                       [steps.column("loss"), steps.column("smoothed_loss")],

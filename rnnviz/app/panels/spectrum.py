@@ -101,6 +101,7 @@ class SpectrumPanel(Panel):
         for curve in (self.radius_circle, self.sigma_circle, self.eigenvalues, self.radius_curve,
                       self.sigma_curve):
             curve.setData([], [])
+        self.history.setRange(xRange=(data.step, data.step + 10), yRange=(0, 2), padding=0.02)
 
     def update(self, data: RunData) -> None:
         if not self.needs_redraw(data) or data.latest is None or data.latest.spectrum is None:

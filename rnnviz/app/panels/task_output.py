@@ -61,8 +61,8 @@ class TaskOutputPanel(Panel):
         sine_layout.addWidget(self.sine_canvas, 1)
         self.prime_line = pg.InfiniteLine(angle=90, pen=pen(GREY, 1, dashed=True), movable=False,
                                           label="free-running from here",
-                                          labelOpts={"position": 0.08, "color": GREY,
-                                                     "anchors": [(0, 1), (0, 1)]})
+                                          labelOpts={"position": 0.97, "color": GREY,
+                                                     "anchors": [(0, 0), (0, 0)]})
         self.sine_plot.addItem(self.prime_line, ignoreBounds=True)
         self.pages.addWidget(self.sine_view)
 
@@ -117,6 +117,14 @@ class TaskOutputPanel(Panel):
         self.truth.setData(t, truth)
         self.one_step.setData(t, np.asarray(preview["one_step"]))
         self.free_run.setData(t, np.asarray(preview["free_run"]))
+        # Room above the curves for the "free-running from here" label.
+        values = np.concatenate([truth, np.asarray(preview["one_step"]), np.asarray(preview["free_run"])])
+        values = values[np.isfinite(values)]
+        if values.size:
+            low, high = float(values.min()), float(values.max())
+            span = max(high - low, 1e-6)
+            self.sine_plot.setRange(xRange=(0, max(truth.size - 1, 1)),
+                                    yRange=(low - 0.05 * span, high + 0.25 * span), padding=0)
         self.prime_line.setPos(int(preview["prime_len"]))
         self.pages.setCurrentWidget(self.sine_view)
         rmse = evaluation.metrics.get("rmse", float("nan"))
