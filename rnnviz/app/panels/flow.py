@@ -170,7 +170,10 @@ class GradientFlowPanel(Panel):
         self.profile.getAxis("left").set_zero_at(math.log10(floor) if has_zero else None)
         drawn = at_floor(norms, floor) if has_zero else norms
         drawn_first = at_floor(first, floor) if has_zero else first
-        self.current.setData(np.arange(norms.size), drawn)
+        if np.isfinite(drawn).any():
+            self.current.setData(np.arange(norms.size), drawn)
+        else:  # nothing drawable (the summary says it is not finite)
+            self.current.setData([], [])
         self.first.setData(np.arange(first.size), drawn_first)
         self.profile_range.fit([np.arange(norms.size)], [drawn, drawn_first], log_y=True)
         self._draw_heatmap(data)

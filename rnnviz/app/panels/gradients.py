@@ -171,8 +171,8 @@ class GradientNormsPanel(Panel):
         parts[0] += f" → <b>{fmt(after)}</b> (clip {rule})"
         colour = VERMILION if data.recent_clipped_fraction > 0.5 else "#202020"
         recent = min(RECENT_WINDOW, len(data.recent_clipped))
-        parts.append(f"fired on <b style='color:{colour}'>{data.clipped_fraction:.0%}</b> of steps, "
-                     f"{data.recent_clipped_fraction:.0%} of the last {recent}")
+        parts.append(f"fired on <b style='color:{colour}'>{data.clipped_fraction:.0%}</b> of steps "
+                     f"(last {recent}: {data.recent_clipped_fraction:.0%})")
         return " · ".join(parts)
 
     def _mark_clipping(self, steps, final: bool) -> None:

@@ -49,11 +49,11 @@ def spectrum_hint(activation: str, rho: float, sigma: float) -> str:
     if sigma < bound:
         return (f"<span style='color:{BLUE}'>σ₁ &lt; {bound_text}: gradients through time must vanish"
                 "</span>")
-    vanishing = f"σ₁ ≥ {bound_text}: vanishing is not certain"
+    vanishing = f"σ₁ ≥ {bound_text}: vanishing not certain"
     if rho > 1:
-        return (f"<span style='color:{VERMILION}'>{vanishing}; ρ &gt; 1: exploding is possible, "
+        return (f"<span style='color:{VERMILION}'>{vanishing} · ρ &gt; 1: exploding possible, "
                 "not certain</span>")
-    return f"<span style='color:{ORANGE}'>{vanishing}; ρ ≤ 1: no exploding (it needs ρ &gt; 1)</span>"
+    return f"<span style='color:{ORANGE}'>{vanishing} · ρ ≤ 1: no exploding (it needs ρ &gt; 1)</span>"
 
 
 class SpectrumPanel(Panel):

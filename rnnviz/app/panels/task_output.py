@@ -128,8 +128,8 @@ class TaskOutputPanel(Panel):
         self.prime_line.setPos(int(preview["prime_len"]))
         self.pages.setCurrentWidget(self.sine_view)
         rmse = evaluation.metrics.get("rmse", float("nan"))
-        self.set_summary(f"held-out wave at step {evaluation.step:,} · RMSE of one-step predictions "
-                         f"<b>{fmt(rmse)}</b> · the dashed curve feeds its own predictions back in")
+        self.set_summary(f"held-out wave at step {evaluation.step:,} · one-step RMSE <b>{fmt(rmse)}</b> · "
+                         "free-running: fed its own predictions")
 
     def _show_sentiment(self, evaluation: EvalReport) -> None:
         preview = evaluation.preview
