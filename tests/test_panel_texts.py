@@ -74,7 +74,7 @@ def test_flow_summary_follows_the_ratio_it_prints(first: float, expected: str) -
     norms = np.geomspace(first, 1.0, 12)  # ‖∂L/∂h₀‖ = first, ‖∂L/∂h₁₁‖ = 1
     text = flow_summary(40, norms, aligned=False)
     assert f"{first:.3g}×" in text
-    assert text.endswith(expected) or text.endswith(f"{expected}</b>")
+    assert text.endswith(f"{expected})") or text.endswith(f"{expected}</b>)")
     others = {"later losses reach back", "flat: little reaches back", "smaller at t = 0", "exploding",
               "vanishing"} - {expected}
     assert not any(other in text for other in others)

@@ -291,6 +291,9 @@ def log_floor(values: list[np.ndarray], extra: float | None = None) -> float:
     return 10.0 ** (math.floor(math.log10(smallest)) - 1)
 
 
+ZERO_ROOM = 3.0  # a view with zeros reaches this factor below the floor: room for the "0" label
+
+
 def at_floor(values: np.ndarray, floor: float) -> np.ndarray:
     """``values`` with zeros (and anything below the floor) raised to ``floor`` for drawing."""
     values = np.asarray(values, dtype=np.float64)
@@ -311,7 +314,9 @@ def set_line(line: pg.InfiniteLine, position: float, text: str) -> None:
 def legend_row(entries: list[tuple[str, str]]) -> QtWidgets.QLabel:
     """A legend as a line of coloured text above a plot: it never covers a curve or a label.
     ``entries``: (swatch html, name) pairs."""
-    label = QtWidgets.QLabel("&nbsp; ".join(f"{swatch}&nbsp;{name}" for swatch, name in entries))
+    # Lines break between entries only, never inside one.
+    label = QtWidgets.QLabel("&nbsp; ".join(f"{swatch}&nbsp;{name.replace(' ', '&nbsp;')}"
+                                            for swatch, name in entries))
     label.setWordWrap(True)
     return label
 

@@ -14,6 +14,7 @@ from rnnviz.app.panels.base import (
     BLUE,
     GREY,
     VERMILION,
+    ZERO_ROOM,
     Panel,
     StableRange,
     at_floor,
@@ -84,7 +85,7 @@ def flow_summary(step: int, norms: np.ndarray, aligned: bool) -> str:
         verdict = "smaller at t = 0"
     else:
         verdict = f"<b style='color:{BLUE}'>vanishing</b>"
-    return head + f"‖∂L/∂h₀‖ = <b>{fmt(ratio)}×</b> ‖∂L/∂h<sub>{last}</sub>‖: {verdict}"
+    return head + f"‖∂L/∂h₀‖ = <b>{fmt(ratio)}×</b> ‖∂L/∂h<sub>{last}</sub>‖ ({verdict})"
 
 
 class GradientFlowPanel(Panel):
@@ -175,7 +176,8 @@ class GradientFlowPanel(Panel):
         else:  # nothing drawable (the summary says it is not finite)
             self.current.setData([], [])
         self.first.setData(np.arange(first.size), drawn_first)
-        self.profile_range.fit([np.arange(norms.size)], [drawn, drawn_first], log_y=True)
+        room = [np.array([floor / ZERO_ROOM])] if has_zero else []  # the "0" label fits below
+        self.profile_range.fit([np.arange(norms.size)], [drawn, drawn_first, *room], log_y=True)
         self._draw_heatmap(data)
         self.set_live_summary(flow_summary(data.step, norms, self._aligned))
 

@@ -18,6 +18,7 @@ from rnnviz.app.panels.base import (
     GREY,
     PARAM_COLOURS,
     VERMILION,
+    ZERO_ROOM,
     Panel,
     StableRange,
     at_floor,
@@ -148,6 +149,8 @@ class GradientNormsPanel(Panel):
         self.global_after.setData(x, curves["global_after"])
         shown = [y for n, y in curves.items() if n != "global_after"]  # after ≤ before: never the extreme
         limits = [np.array([threshold])] if threshold is not None else []
+        if has_zero:
+            limits.append(np.array([floor / ZERO_ROOM]))  # room below the floor for its "0" label
         self.range.fit([ends(steps.column("step"))], [*shown, *limits], log_y=True)
         self._mark_clipping(steps, final=not data.running)
         self._place_threshold(report.clip_mode, report.clip_value)

@@ -15,6 +15,7 @@ from rnnviz.app.panels.base import (
     GREY,
     ORANGE,
     VERMILION,
+    ZERO_ROOM,
     Panel,
     StableRange,
     at_floor,
@@ -141,8 +142,9 @@ class LossPanel(Panel):
         if (len(evals), floor) != self._evals_drawn:  # symbols are slow to rebuild: only when new
             self._evals_drawn = (len(evals), floor)
             self.val.setData(evals.column("step"), val)
+        room = [np.array([floor / ZERO_ROOM])] if floor is not None else []  # for the "0" label
         self.range.fit([ends(steps.column("step")), evals.column("step")],
-                       [raw, val, np.array([self._baseline_value])], log_y=log)
+                       [raw, val, np.array([self._baseline_value]), *room], log_y=log)
         if data.divergences:
             step = data.divergences[-1]
             set_line(self.divergence, step, f"loss non-finite at step {step:,}")
