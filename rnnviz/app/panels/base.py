@@ -60,8 +60,10 @@ def style_plot(plot: pg.PlotItem, font_pt: int) -> None:
         axis = plot.getAxis(name)
         axis.setStyle(tickFont=tick_font, tickTextOffset=4)
         axis.setTextPen("#202020")
-        axis.labelStyle["font-size"] = f"{font_pt}pt"
-        axis._updateLabel()
+        style = {**axis.labelStyle, "font-size": f"{font_pt}pt"}
+        shown = axis.label.isVisible()
+        axis.setLabel(axis.labelText, units=axis.labelUnits, unitPrefix=axis.labelUnitPrefix, **style)
+        axis.showLabel(shown)
     if plot.legend is not None:
         plot.legend.setLabelTextSize(f"{max(font_pt - 1, 7)}pt")
 
@@ -98,9 +100,233 @@ def cache_decorations(widget: QtWidgets.QWidget) -> None:
                 item.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
 
-def new_plot(x_label: str, y_label: str) -> pg.PlotItem:
-    """A PlotItem with labelled axes, a light grid and the fast-drawing options."""
-    plot = pg.PlotItem()
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+TICK_GAP_PX = 6  # the least clear space between two tick labels (about one character)
+
+
+def log_tick_text(value: float) -> str:
+    """A tick label for a log axis: 0.02, 300, 10⁻⁵, 2·10⁻⁵ (never more than 4 characters of
+    digits, so labels stay narrow)."""
+    if 1e-3 <= value < 1e4:
+        text = f"{value:.3g}"
+        return f"{value:.0f}" if "e" in text else text
+    mantissa, exponent = f"{value:.1e}".split("e")
+    mantissa = mantissa.rstrip("0").rstrip(".")
+    power = "10" + str(int(exponent)).translate(_SUPERSCRIPT)
+    return power if mantissa == "1" else f"{mantissa}·{power}"
+
+
+def linear_tick_text(value: float, places: int) -> str:
+    """A tick label on a linear axis: 0.25, 40, 12k, 1.5M (training steps run into millions)."""
+    magnitude = abs(value)
+    if magnitude >= 1e4:
+        for limit, suffix in ((1e6, "M"), (1e3, "k")):
+            if magnitude >= limit:
+                return f"{value / limit:.3g}{suffix}"
+    if value == 0 or magnitude >= 1e-3:
+        return f"{value:.{places}f}"
+    return f"{value:.2g}"
+
+
+def _nice_steps(span: float, integer: bool) -> list[float]:
+    """1, 2, 5 × powers of ten from about a thousandth of ``span`` up to ``span`` itself."""
+    top = math.floor(math.log10(span))
+    steps = [m * 10.0 ** e for e in range(top - 3, top + 1) for m in (1, 2, 5)]
+    return [s for s in steps if (not integer or s >= 1) and span / s <= 200]
+
+
+def _multiples(low: float, high: float, step: float, offset: float = 0.0) -> np.ndarray:
+    """offset + k·step within [low, high]."""
+    first = math.ceil((low - offset) / step - 1e-9)
+    last = math.floor((high - offset) / step + 1e-9)
+    return np.arange(first, last + 1) * step + offset
+
+
+def tick_candidates(low: float, high: float, log: bool, integer: bool = False) -> list[np.ndarray]:
+    """Sets of tick values for the range [low, high]: round ones densest first, then shifted
+    ones (1, 3, 5…; 2.5, 7.5…), which fit two labels where round ones would sit at the ends.
+
+    On a log axis the values are log10 of the data: within each decade 1…9, 1-2-5, 1 (and
+    every 2nd, 5th, 10th decade over wide ranges); over less than two decades also evenly
+    spaced values of the data itself (0.01, 0.015, 0.02, …), so a narrow range still gets
+    two or more labels.
+    """
+    span = high - low
+    out: list[np.ndarray] = []
+    shifted: list[np.ndarray] = []
+    if not log:
+        for step in _nice_steps(span, integer):
+            out.append(_multiples(low, high, step))
+            if round(step / 10 ** math.floor(math.log10(step))) != 1:
+                shifted.append(_multiples(low, high, step, offset=step / 2))
+    else:
+        decades = range(math.floor(low), math.ceil(high) + 1)
+        for mantissas in ((1, 2, 3, 4, 5, 6, 7, 8, 9), (1, 2, 5), (1,)):
+            values = np.array([d + math.log10(m) for d in decades for m in mantissas])
+            out.append(values[(values >= low - 1e-9) & (values <= high + 1e-9)])
+        for every in (2, 5, 10, 20, 50):
+            out.append(_multiples(low, high, every))
+        shifted.append(_multiples(low, high, 2, offset=1))
+        if span < 2:
+            data_low, data_high = 10.0 ** low, 10.0 ** high
+            for step in _nice_steps(data_high - data_low, False):
+                values = _multiples(data_low, data_high, step)
+                values = values[values > 0]
+                if 1 < values.size <= 40:
+                    out.append(np.log10(values))
+    def densest_first(sets: list[np.ndarray]) -> list[np.ndarray]:
+        return sorted((c for c in sets if c.size), key=lambda c: -c.size)
+
+    return densest_first(out) + densest_first(shifted)
+
+
+class ReadableAxis(pg.AxisItem):
+    """An axis whose tick labels never overlap, at any size and range.
+
+    pyqtgraph spaces ticks by the axis length alone and always draws its top level of labels,
+    so a narrow plot runs "200400600800" together and a log axis spanning less than a decade
+    piles up "0.01 0.009 0.008". Here the labelled ticks are the densest set of round values
+    whose labels, measured in the tick font, keep ``TICK_GAP_PX`` apart; the next denser set
+    is drawn as unlabelled minor ticks. On a log axis ``zero_at`` (log10 of a floor below
+    all positive data) is labelled "0": zeros are drawn there (see :func:`log_floor`).
+    """
+
+    def __init__(self, orientation: str, integer: bool = False, **options) -> None:
+        super().__init__(orientation, **options)
+        self.integer = integer
+        self.zero_at: float | None = None
+        self.setStyle(maxTextLevel=0)  # labels on the chosen ticks only
+
+    def set_zero_at(self, value: float | None) -> None:
+        if value != self.zero_at:
+            self.zero_at = value
+            self.picture = None
+            self.update()
+
+    def _font_metrics(self) -> QtGui.QFontMetricsF:
+        return QtGui.QFontMetricsF(self.style["tickFont"] or QtGui.QFont())
+
+    def overhang(self) -> float:
+        """How far past the axis's ends pyqtgraph still draws a label (it drops the rest)."""
+        if self.grid is not False and self.linkedView() is not None:
+            return 0.0  # the drawable area is then the axis and its view, no further
+        hide = self.style["hideOverlappingLabels"]
+        return 0.0 if hide is True else 15.0 if hide is False else float(hide)
+
+    def label_extents(self, values: np.ndarray, low: float, high: float, size: float) -> tuple:
+        """Each label's first and last pixel along an axis ``size`` pixels long showing [low, high]."""
+        positions = (np.asarray(values, dtype=np.float64) - low) / (high - low) * size
+        metrics = self._font_metrics()
+        if self.orientation in ("left", "right"):
+            half = np.full(positions.size, 0.8 * metrics.height() / 2)  # pyqtgraph's own text box
+        else:
+            texts = self.tickStrings(list(values), 1.0, 1.0)
+            half = np.array([metrics.horizontalAdvance(t) for t in texts]) / 2
+        return positions - half, positions + half
+
+    def shown_labels(self, values: np.ndarray, low: float, high: float, size: float) -> np.ndarray | None:
+        """The values whose labels pyqtgraph will draw (inside the axis), or None if any two of
+        them would be closer than TICK_GAP_PX."""
+        if values.size == 0:
+            return values
+        start, stop = self.label_extents(values, low, high, size)
+        margin = self.overhang()
+        inside = (start >= -margin - 1e-6) & (stop <= size + margin + 1e-6)
+        start, stop = start[inside], stop[inside]
+        if start.size > 1 and np.any(start[1:] - stop[:-1] < TICK_GAP_PX):
+            return None
+        return values[inside]
+
+    def tickValues(self, minVal: float, maxVal: float, size: float) -> list:
+        low, high = sorted((float(minVal), float(maxVal)))
+        if not (math.isfinite(low) and math.isfinite(high)) or high <= low or size <= 0:
+            return []
+        floor = self.zero_at if self.logMode and self.zero_at is not None else None
+        candidates = tick_candidates(low, high, self.logMode, self.integer)
+        if floor is not None:  # nothing below the floor; the floor itself is "0"
+            zero = np.array([floor]) if low - 1e-9 <= floor <= high + 1e-9 else np.empty(0)
+            candidates = [np.concatenate([zero, c[c > floor + 0.3]]) for c in candidates]
+            candidates = [c for c in candidates if c.size]
+        chosen, minor, labelled = None, None, -1
+        for index, values in enumerate(candidates):  # densest first
+            shown = self.shown_labels(values, low, high, size)
+            if shown is None or shown.size <= labelled:
+                continue
+            denser = candidates[index - 1] if index > 0 else None
+            if denser is not None and not all(np.isclose(denser, v).any() for v in values):
+                denser = None  # minor ticks only between the labelled ones
+            chosen, minor, labelled = values, denser, shown.size
+            if labelled >= 2:
+                break
+        if chosen is None:
+            return []
+        levels = [(1.0, list(chosen))]
+        if minor is not None and minor.size > 1 and np.min(np.diff(minor)) / (high - low) * size >= 4:
+            levels.append((1.0, [v for v in minor if not np.isclose(chosen, v).any()]))
+        return levels
+
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
+        if not self.logMode:
+            if not values:
+                return []
+            step = min(np.diff(values)) if len(values) > 1 else abs(values[0]) or 1.0
+            places = max(0, math.ceil(-math.log10(step) - 1e-9)) if step > 0 else 0
+            return [linear_tick_text(v * scale, places) for v in values]
+        zero = self.zero_at
+        return ["0" if zero is not None and abs(v - zero) < 1e-9 else log_tick_text(10.0 ** v)
+                for v in values]
+
+
+def log_floor(values: list[np.ndarray], extra: float | None = None) -> float:
+    """Where zeros are drawn on a log axis: the power of ten below the smallest positive
+    value (of ``values`` and ``extra``), at least a decade below it; 1e-3 if nothing is
+    positive. A zero gradient is a real, finite value, and log10(0) would not be drawn."""
+    arrays = [np.asarray(x, dtype=np.float64) for x in values]
+    positive = [v[(v > 0) & np.isfinite(v)] for v in arrays if len(v)]
+    smallest = min((float(p.min()) for p in positive if p.size), default=math.inf)
+    if extra is not None and extra > 0 and math.isfinite(extra):
+        smallest = min(smallest, extra)
+    if not math.isfinite(smallest):
+        return 1e-3
+    return 10.0 ** (math.floor(math.log10(smallest)) - 1)
+
+
+ZERO_ROOM = 3.0  # a view with zeros reaches this factor below the floor: room for the "0" label
+
+
+def at_floor(values: np.ndarray, floor: float) -> np.ndarray:
+    """``values`` with zeros (and anything below the floor) raised to ``floor`` for drawing."""
+    values = np.asarray(values, dtype=np.float64)
+    return np.where(values < floor, floor, values)
+
+
+def set_line(line: pg.InfiniteLine, position: float, text: str) -> None:
+    """Show an InfiniteLine at ``position`` with the label ``text``.
+
+    The line is shown before the label is set: a label ignores new text while its line is
+    hidden, and would otherwise keep what it said the last time the line was visible.
+    """
+    line.show()
+    line.setPos(position)
+    line.label.setFormat(text)
+
+
+def legend_row(entries: list[tuple[str, str]]) -> QtWidgets.QLabel:
+    """A legend as a line of coloured text above a plot: it never covers a curve or a label.
+    ``entries``: (swatch html, name) pairs."""
+    # Lines break between entries only, never inside one.
+    label = QtWidgets.QLabel("&nbsp; ".join(f"{swatch}&nbsp;{name.replace(' ', '&nbsp;')}"
+                                            for swatch, name in entries))
+    label.setWordWrap(True)
+    return label
+
+
+def new_plot(x_label: str, y_label: str, integer_x: bool = False, integer_y: bool = False) -> pg.PlotItem:
+    """A PlotItem with labelled axes whose tick labels never overlap, a light grid and the
+    fast-drawing options. ``integer_x``/``integer_y``: ticks only at whole numbers (timesteps,
+    units)."""
+    plot = pg.PlotItem(axisItems={"bottom": ReadableAxis("bottom", integer=integer_x),
+                                  "left": ReadableAxis("left", integer=integer_y)})
     plot.setLabel("bottom", x_label)
     plot.setLabel("left", y_label)
     plot.showGrid(x=True, y=True, alpha=0.15)
@@ -187,12 +413,17 @@ class Panel:
         if fresh_run:
             self._data = data
             self._summary_shown_at = -math.inf  # a new run's first numbers show at once
+            self.set_summary(self.waiting_summary(data))  # nothing of the old run's text stays
             self.start_run(data)
         self._version = data.version
         return True
 
     def start_run(self, data: RunData) -> None:
         """A new trainer (reset, checkpoint): forget the old run's items and state."""
+
+    def waiting_summary(self, data: RunData) -> str:
+        """The summary of a run that has no steps yet (replaces the previous run's text)."""
+        return f"step {data.step:,} · waiting for the first training step"
 
     def update(self, data: RunData) -> None:
         raise NotImplementedError

@@ -11,19 +11,27 @@ import math
 import numpy as np
 
 from rnnviz.app.panels.base import (
-    BLACK,
     BLUE,
     GREY,
     VERMILION,
+    ZERO_ROOM,
     Panel,
     StableRange,
+    at_floor,
     fmt,
+    legend_row,
+    log_floor,
+    log_tick_text,
     new_plot,
     new_view,
     pen,
+    tick_candidates,
 )
 from rnnviz.app.qt import QtCore, pg
 from rnnviz.app.run_data import RunData
+
+FLAT = 1.5  # a profile within this factor end to end is "flat"
+STEEP = 1e2  # and beyond a hundredfold it is vanishing or exploding
 
 
 def log10_or_nan(values: np.ndarray) -> np.ndarray:
@@ -33,17 +41,67 @@ def log10_or_nan(values: np.ndarray) -> np.ndarray:
     return out
 
 
+def shown(value: float) -> float:
+    """The value as the summary prints it: comparisons are made on what the reader sees."""
+    return float(fmt(value))
+
+
+def flow_summary(step: int, norms: np.ndarray, aligned: bool) -> str:
+    """One line on the profile ‖∂L/∂hₜ‖ over t, every claim following from the numbers in it.
+
+    ``aligned``: only the last timestep has a loss (sentiment), so whatever reaches t = 0 came
+    back through time and the end-to-end ratio is the vanishing/exploding factor. Otherwise
+    every timestep has its own loss: ‖∂L/∂h₀‖ is its own loss's share plus what the later
+    losses send back, so a ratio near 1 (a flat curve) means little of that reaches t = 0.
+    """
+    norms = np.asarray(norms, dtype=np.float64)
+    head = f"step {step:,} · "
+    if norms.size == 0:
+        return head + "no timesteps"
+    if not np.isfinite(norms).all():
+        return head + "‖∂L/∂hₜ‖ is not finite"
+    last = norms.size - 1
+    if not norms.any():
+        return head + "<b>the gradient is zero</b> at every t"
+    if norms[-1] == 0:
+        return head + f"‖∂L/∂h<sub>{last}</sub>‖ = 0, ‖∂L/∂h₀‖ = <b>{fmt(norms[0])}</b>"
+    ratio = norms[0] / norms[-1]
+    seen = shown(ratio)
+    if aligned:
+        if seen < 1 / STEEP:
+            verdict = f": <b style='color:{BLUE}'>vanishing</b>"
+        elif seen > STEEP:
+            verdict = f": <b style='color:{VERMILION}'>exploding</b>"
+        else:
+            verdict = ""
+        return head + f"‖∂L/∂h₀‖ = <b>{fmt(ratio)}×</b> ‖∂L/∂h<sub>{last}</sub>‖ (at the loss){verdict}"
+    if seen > STEEP:
+        verdict = f"<b style='color:{VERMILION}'>exploding</b>"
+    elif seen >= FLAT:
+        verdict = "later losses reach back"
+    elif seen > 1 / FLAT:
+        verdict = "flat: little reaches back"
+    elif seen >= 1 / STEEP:
+        verdict = "smaller at t = 0"
+    else:
+        verdict = f"<b style='color:{BLUE}'>vanishing</b>"
+    return head + f"‖∂L/∂h₀‖ = <b>{fmt(ratio)}×</b> ‖∂L/∂h<sub>{last}</sub>‖ ({verdict})"
+
+
 class GradientFlowPanel(Panel):
     title = "Gradient flow through time"
     key = "flow"
 
     def __init__(self) -> None:
         super().__init__()
+        self.legend = legend_row([(f"<span style='color:{GREY}'>┄</span>", "at step 1"),
+                                  (f"<span style='color:{BLUE}'>━●</span>", "now")])
+        self.layout.addWidget(self.legend)
         self.view = new_view()
-        self.profile = new_plot("timestep t", "‖∂L/∂hₜ‖")
+        self.profile = new_plot("timestep t", "‖∂L/∂hₜ‖", integer_x=True)
         self.profile.setLogMode(y=True)
         self.profile.setClipToView(False)
-        self.heat = new_plot("training step", "timestep t")
+        self.heat = new_plot("training step", "timestep t", integer_y=True)
         self.heat.setClipToView(False)
         self.heat.showGrid(x=False, y=False)
         # Stacked, not side by side: both keep a readable width in a narrow dock.
@@ -54,61 +112,90 @@ class GradientFlowPanel(Panel):
         self.layout.addWidget(self.view, 1)
         self.plots += [self.profile, self.heat]
 
-        self.profile.addLegend(offset=(8, 8), labelTextColor=BLACK, brush=(255, 255, 255, 200))
-        self.first = self.profile.plot(pen=pen(GREY, 1, dashed=True), name="at step 1",
-                                       connect="finite")
+        self.first = self.profile.plot(pen=pen(GREY, 1, dashed=True), connect="finite")
         self.current = self.profile.plot(pen=pen(BLUE, 2), symbol="o", symbolSize=4, symbolBrush=BLUE,
-                                         symbolPen=None, name="now", connect="finite")
+                                         symbolPen=None, connect="finite")
         self.image = pg.ImageItem(axisOrder="row-major")
         self.heat.addItem(self.image)
         self.colour_bar = pg.ColorBarItem(values=(-3, 0), colorMap="viridis", interactive=False,
-                                          label="log₁₀ ‖∂L/∂hₜ‖", width=16, colorMapMenu=False)
+                                          label="‖∂L/∂hₜ‖", width=16, colorMapMenu=False)
         self.colour_bar.setImageItem(self.image, insert_in=self.heat)
-        self._first_set = False
+        # The image holds log10 values; the bar names them as gradient norms (0.01, not -2), at
+        # round values (not 10^-0.5 = 0.316).
+        self.colour_bar.axis.tickStrings = lambda values, scale, spacing: [
+            log_tick_text(10.0 ** v) for v in values]
+        self.colour_bar.axis.tickValues = self._colour_bar_ticks
         self.profile_range = StableRange(self.profile)
         self._heat_extent: tuple[float, float, int] | None = None
-        self._levels: tuple[float, float] | None = None
+        self._levels: tuple[float, float] = (-3.0, 0.0)
+        self._aligned = False
+
+    @staticmethod
+    def _colour_bar_ticks(low: float, high: float, size: float) -> list:
+        """Decades (or 1-2-5 within them) of the bar's log10 range, about 20 pixels apart or more."""
+        low, high = sorted((low, high))
+        if not high > low:
+            return []
+        candidates = tick_candidates(low, high, log=True)  # densest first
+        spaced = [c for c in candidates if c.size >= 2 and np.min(np.diff(c)) / (high - low) * size >= 20]
+        chosen = spaced[0] if spaced else candidates[-1] if candidates else []
+        return [(1.0, list(chosen))]
 
     def start_run(self, data: RunData) -> None:
-        self._first_set = False
         self.profile_range.reset()
         self._heat_extent = None
         self.first.setData([], [])
         self.current.setData([], [])
         self.image.clear()
-        aligned = data.task.head.startswith("last")
-        self.heat.setLabel("left", "timestep t (aligned at the last input)" if aligned else "timestep t")
-        self.summary.setToolTip(
-            "Only the last step has a loss: everything at earlier t came back through time." if aligned else
-            "Every step has its own loss; what later losses send back adds up towards t = 0, so a flat "
-            "curve means little reaches back.")
-        self._levels = None
+        self.profile.getAxis("left").set_zero_at(None)
+        timesteps = data.config.seq_len
+        self.profile.setRange(xRange=(0, timesteps - 1), yRange=(-3, 0), padding=0.02)  # log10 units
+        self.heat.setRange(xRange=(data.step, data.step + 10), yRange=(0, timesteps), padding=0)
+        self._aligned = data.task.head.startswith("last")
+        where = ("Only the last step has a loss: everything at earlier t came back through time. "
+                 "Timesteps are aligned at the last input: shorter phrases start later."
+                 if self._aligned else
+                 "Every step has its own loss; what later losses send back adds up towards t = 0, so a "
+                 "flat curve means little reaches back.")
+        self.summary.setToolTip(where)
+        self.heat.getAxis("left").setToolTip(where)
 
     def update(self, data: RunData) -> None:
         if not self.needs_redraw(data) or data.latest is None:
             return
         norms = np.asarray(data.latest.dh_norms, dtype=np.float64)
-        self.current.setData(np.arange(norms.size), norms)
-        first = data.first_dh_norms if data.first_dh_norms is not None else np.empty(0)
-        self.profile_range.fit([np.arange(norms.size)], [norms, first], log_y=True)
-        if not self._first_set and data.first_dh_norms is not None:
-            self._first_set = True
-            self.first.setData(np.arange(data.first_dh_norms.size), data.first_dh_norms)
+        first = np.asarray(data.first_dh_norms if data.first_dh_norms is not None else np.empty(0),
+                           dtype=np.float64)
+        floor = log_floor([norms, first])
+        has_zero = bool((norms == 0).any() or (first == 0).any())
+        self.profile.getAxis("left").set_zero_at(math.log10(floor) if has_zero else None)
+        drawn = at_floor(norms, floor) if has_zero else norms
+        drawn_first = at_floor(first, floor) if has_zero else first
+        if np.isfinite(drawn).any():
+            self.current.setData(np.arange(norms.size), drawn)
+        else:  # nothing drawable (the summary says it is not finite)
+            self.current.setData([], [])
+        self.first.setData(np.arange(first.size), drawn_first)
+        room = [np.array([floor / ZERO_ROOM])] if has_zero else []  # the "0" label fits below
+        self.profile_range.fit([np.arange(norms.size)], [drawn, drawn_first, *room], log_y=True)
         self._draw_heatmap(data)
-        self._summarise(data, norms)
+        self.set_live_summary(flow_summary(data.step, norms, self._aligned))
 
     def _draw_heatmap(self, data: RunData) -> None:
         flow = data.flow
         if len(flow) == 0 or flow.width == 0:
             return
-        logs = log10_or_nan(flow.matrix.T)  # (timesteps, stored steps)
+        matrix = flow.matrix.T  # (timesteps, stored steps)
+        logs = log10_or_nan(matrix)
         finite = logs[np.isfinite(logs)]
-        if finite.size == 0:
-            return
-        low, high = np.percentile(finite, [1, 99])
-        low, high = math.floor(low * 2) / 2, math.ceil(high * 2) / 2  # half-decades: fewer jumps
-        if high - low < 0.5:
-            high = low + 0.5
+        if finite.size:
+            low, high = np.percentile(finite, [1, 99])
+            low, high = math.floor(low * 2) / 2, math.ceil(high * 2) / 2  # half-decades: fewer jumps
+            if high - low < 0.5:
+                high = low + 0.5
+        else:
+            low, high = self._levels  # nothing positive: keep the scale, zeros drawn at its bottom
+        logs[matrix == 0] = low  # a zero gradient is the bottom colour, not a hole
         self.image.setImage(logs, levels=(low, high), autoLevels=False)
         if (low, high) != self._levels:  # the bar and its axis redraw only when the levels move
             self._levels = (low, high)
@@ -123,23 +210,3 @@ class GradientFlowPanel(Panel):
             right = first + max(span * 1.25, 10.0)
             self._heat_extent = (first, right, flow.width)
             self.heat.setRange(xRange=(first, right), yRange=(0, flow.width), padding=0)
-
-    def _summarise(self, data: RunData, norms: np.ndarray) -> None:
-        if norms.size < 2 or not np.isfinite(norms).all() or norms[-1] <= 0:
-            self.set_live_summary(f"step {data.step:,} · ‖∂L/∂hₜ‖ is not finite")
-            return
-        ratio = norms[0] / norms[-1]
-        last = norms.size - 1
-        if data.task.head.startswith("last"):
-            # Only the last step has a loss: everything at t < T-1 came back through time.
-            if ratio < 1e-2:
-                verdict = f": <b style='color:{BLUE}'>vanishing</b>"
-            elif ratio > 1e2:
-                verdict = f": <b style='color:{VERMILION}'>exploding</b>"
-            else:
-                verdict = ""
-            self.set_live_summary(f"step {data.step:,} · the gradient reaching t = 0 is <b>{fmt(ratio)}×</b> "
-                                  f"the one at t = {last}, where the loss enters{verdict}")
-        else:
-            self.set_live_summary(f"step {data.step:,} · ‖∂L/∂h₀‖ = <b>{fmt(ratio)}×</b> "
-                                  f"‖∂L/∂h<sub>{last}</sub>‖ (a flat curve: little reaches back)")

@@ -1,7 +1,9 @@
 """Gradient norms per parameter and overall, before and after clipping, on a log axis.
 
-The clip threshold is a line; steps where clipping fired are marked on the global-norm
-curve, and the summary says on what fraction of steps it fired (overall and recently).
+The clip threshold is a line; steps where clipping fired are a red band along the bottom
+of the plot (on the curve, a mark per step would cover it when clipping fires on every
+step), and the summary says on what fraction of steps it fired (overall and recently).
+Zero norms are real values: they are drawn on the axis's "0" floor.
 """
 
 from __future__ import annotations
@@ -16,16 +18,21 @@ from rnnviz.app.panels.base import (
     GREY,
     PARAM_COLOURS,
     VERMILION,
+    ZERO_ROOM,
     Panel,
     StableRange,
+    at_floor,
     dense_curve,
     ends,
     envelope,
     fmt,
+    legend_row,
+    log_floor,
     new_plot,
     new_view,
     pen,
     plot_columns,
+    set_line,
 )
 from rnnviz.app.qt import QtWidgets, pg
 from rnnviz.app.run_data import RECENT_WINDOW, RunData
@@ -41,7 +48,7 @@ class GradientNormsPanel(Panel):
     def __init__(self) -> None:
         super().__init__()
         options = QtWidgets.QHBoxLayout()
-        self.show_params_after = QtWidgets.QCheckBox("per parameter after clipping")
+        self.show_params_after = QtWidgets.QCheckBox("each after clipping")
         self.show_params_after.setToolTip("Also draw each parameter's gradient norm after clipping "
                                           "(dashed)")
         self.show_params_after.toggled.connect(self._toggle_after)
@@ -57,12 +64,13 @@ class GradientNormsPanel(Panel):
         self.plots.append(self.plot)
         # The legend is a line of coloured text above the plot: it never covers the curves in a
         # narrow dock, and an exported PNG of the panel still carries it.
-        swatches = [f"<span style='color:{PARAM_COLOURS[n]}'>━</span>&nbsp;{n}" for n in PARAM_NAMES]
-        swatches += ["<b>━</b>&nbsp;global before", f"<span style='color:{GREY}'>┅</span>&nbsp;global after",
-                     f"<span style='color:{VERMILION}'>▲</span>&nbsp;clipping fired",
-                     f"<span style='color:{VERMILION}'>┄</span>&nbsp;threshold"]
-        self.legend = QtWidgets.QLabel("&nbsp; ".join(swatches))
-        self.legend.setWordWrap(True)
+        swatches = [(f"<span style='color:{PARAM_COLOURS[n]}'>━</span>", n) for n in PARAM_NAMES]
+        swatches += [("<b>━</b>", "global"), (f"<span style='color:{GREY}'>┅</span>", "after clipping"),
+                     (f"<span style='color:{VERMILION}'>▬</span>", "clipped"),
+                     (f"<span style='color:{VERMILION}'>┄</span>", "threshold")]
+        self.legend = legend_row(swatches)
+        self.legend.setToolTip("Thin lines: each parameter's gradient norm; black: all together. "
+                               "The red band along the bottom marks the steps where clipping fired.")
         self.layout.insertWidget(self.layout.indexOf(self.view), self.legend)
         self.before: dict[str, pg.PlotDataItem] = {}
         self.after: dict[str, pg.PlotDataItem] = {}
@@ -77,12 +85,15 @@ class GradientNormsPanel(Panel):
                                          connect="finite")
         self.global_after = dense_curve(self.plot, pen=pen(GREY, 2, dashed=True),
                                         name="global, after clipping", connect="finite")
-        self.clip_marks = self.plot.plot(pen=None, symbol="t", symbolSize=7, symbolPen=None,
-                                         symbolBrush=VERMILION, name="clipping fired")
+        self.clip_marks = self.plot.plot(pen=pen(VERMILION, 5), connect="pairs")
         self.threshold = pg.InfiniteLine(angle=0, pen=pen(VERMILION, 1, dashed=True), movable=False,
                                          label="clip threshold",
+                                         # on the side of the line facing the middle of the view,
+                                         # on a light box so the curves do not hide it
                                          labelOpts={"position": 0.02, "color": VERMILION,
-                                                    "anchors": [(0, 1), (0, 1)]})
+                                                    "fill": (255, 255, 255, 210),
+                                                    "anchors": [(0, 0), (0, 1)]})
+        self.threshold.setZValue(10)
         self.plot.addItem(self.threshold, ignoreBounds=True)
         self._threshold_key: tuple = ()
         self.range = StableRange(self.plot)
@@ -97,6 +108,9 @@ class GradientNormsPanel(Panel):
         for curve in (*self.before.values(), *self.after.values(), self.global_before,
                       self.global_after, self.clip_marks):
             curve.setData([], [])
+        self.threshold.hide()
+        self.plot.getAxis("left").set_zero_at(None)
+        self.plot.setRange(xRange=(data.step, data.step + 10), yRange=(-3, 1), padding=0.02)  # log10 units
 
     def _toggle_after(self, on: bool) -> None:
         for curve in self.after.values():
@@ -104,6 +118,9 @@ class GradientNormsPanel(Panel):
         if self._data is not None:
             self._version = -1
             self.update(self._data)
+
+    def waiting_summary(self, data: RunData) -> str:
+        return f"step {data.step:,} · no gradient yet"
 
     def update(self, data: RunData) -> None:
         if not self.needs_redraw(data) or data.latest is None:
@@ -114,6 +131,15 @@ class GradientNormsPanel(Panel):
             names += [f"grad_after.{name}" for name in PARAM_NAMES]
         names += ["global_before", "global_after"]
         x, drawn = envelope(steps.column("step"), [steps.column(n) for n in names], plot_columns(self.plot))
+        report = data.latest
+        threshold = report.clip_value if report.clip_mode == "norm" else None
+        # A zero norm (a loss that no longer changes) has no logarithm: draw it on a floor
+        # a decade below everything else, which the axis labels "0".
+        has_zero = any(bool((y == 0).any()) for y in drawn)
+        floor = log_floor(drawn, extra=threshold)
+        self.plot.getAxis("left").set_zero_at(math.log10(floor) if has_zero else None)
+        if has_zero:
+            drawn = [at_floor(y, floor) for y in drawn]
         curves = dict(zip(names, drawn, strict=True))
         for name in PARAM_NAMES:
             self.before[name].setData(x, curves[f"grad_before.{name}"])
@@ -121,46 +147,62 @@ class GradientNormsPanel(Panel):
                 self.after[name].setData(x, curves[f"grad_after.{name}"])
         self.global_before.setData(x, curves["global_before"])
         self.global_after.setData(x, curves["global_after"])
-        threshold = [np.array([data.latest.clip_value])] if data.latest.clip_mode == "norm" else []
         shown = [y for n, y in curves.items() if n != "global_after"]  # after ≤ before: never the extreme
-        self.range.fit([ends(steps.column("step"))], [*shown, *threshold], log_y=True)
+        limits = [np.array([threshold])] if threshold is not None else []
+        if has_zero:
+            limits.append(np.array([floor / ZERO_ROOM]))  # room below the floor for its "0" label
+        self.range.fit([ends(steps.column("step"))], [*shown, *limits], log_y=True)
         self._mark_clipping(steps, final=not data.running)
-        report = data.latest
         self._place_threshold(report.clip_mode, report.clip_value)
+        self.set_live_summary(self._summary(data))
 
-        parts = [f"global ‖g‖ <b>{fmt(report.global_norm_before)}</b>"]
-        if report.clip_mode == "norm":
-            parts[0] += f" → <b>{fmt(report.global_norm_after)}</b> after clipping"
-            rule = f"clip to norm {fmt(report.clip_value)}"
-        elif report.clip_mode == "value":
-            parts[0] += f" → <b>{fmt(report.global_norm_after)}</b> after clipping"
-            rule = f"clip each element to ±{fmt(report.clip_value)} (no norm threshold)"
-        else:
-            rule = "no clipping"
-        parts.append(rule)
-        if report.clip_mode != "none":
-            colour = VERMILION if data.recent_clipped_fraction > 0.5 else "#202020"
-            parts.append(f"fired on <b style='color:{colour}'>{data.clipped_fraction:.0%}</b> of steps "
-                         f"({data.recent_clipped_fraction:.0%} of the last "
-                         f"{min(RECENT_WINDOW, len(data.recent_clipped))})")
-        self.set_live_summary(" · ".join(parts))
+    @staticmethod
+    def _summary(data: RunData) -> str:
+        report = data.latest
+        assert report is not None
+        before, after = report.global_norm_before, report.global_norm_after
+        if not math.isfinite(before):
+            return f"step {report.step:,} · ‖g‖ is not finite: this step was not applied"
+        if before == 0:
+            return f"step {report.step:,} · ‖g‖ = 0: <b>the gradient is zero</b>, nothing changes"
+        parts = [f"‖g‖ <b>{fmt(before)}</b>"]
+        if report.clip_mode == "none":
+            parts.append("no clipping")
+            return " · ".join(parts)
+        rule = (f"at norm {fmt(report.clip_value)}" if report.clip_mode == "norm"
+                else f"each element to ±{fmt(report.clip_value)}")
+        parts[0] += f" → <b>{fmt(after)}</b> (clip {rule})"
+        colour = VERMILION if data.recent_clipped_fraction > 0.5 else "#202020"
+        recent = min(RECENT_WINDOW, len(data.recent_clipped))
+        parts.append(f"fired on <b style='color:{colour}'>{data.clipped_fraction:.0%}</b> of steps "
+                     f"(last {recent}: {data.recent_clipped_fraction:.0%})")
+        return " · ".join(parts)
 
     def _mark_clipping(self, steps, final: bool) -> None:
-        """A triangle on the global-norm curve where clipping fired: at most one per pixel column
-        (more would draw on top of each other), rebuilt at most CLIP_MARKS_HZ times a second, as
-        a scatter of symbols is slow to rebuild and clipping can fire on every step."""
+        """A red band along the bottom of the plot over the steps where clipping fired, one
+        segment per run of pixel columns in which it fired; rebuilt at most CLIP_MARKS_HZ times
+        a second (clipping can fire on every step), and whenever the view's bottom moves."""
         clipped = np.flatnonzero(steps.column("clipped") > 0.5)
-        key = (clipped.size, int(clipped[-1]) if clipped.size else -1, steps.stride)
+        bottom = self.range.current[2] if self.range.current is not None else 0.0  # log10 units
+        key = (clipped.size, int(clipped[-1]) if clipped.size else -1, steps.stride, bottom)
         now = time.monotonic()
         recent = now - self._marks_at < 1.0 / CLIP_MARKS_HZ
-        if key == self._marks_key or (recent and not final):  # paused: always the final marks
+        same_bottom = self._marks_key[3:] == (bottom,)
+        if key == self._marks_key or (recent and not final and same_bottom):
             return
         self._marks_key, self._marks_at = key, now
-        if clipped.size:
-            size = max(math.ceil(len(steps) / plot_columns(self.plot)), 1)
-            first_in_column = np.flatnonzero(np.diff(clipped // size, prepend=-1))
-            clipped = clipped[first_in_column]
-        self.clip_marks.setData(steps.column("step")[clipped], steps.column("global_before")[clipped])
+        if not clipped.size:
+            self.clip_marks.setData([], [])
+            return
+        x = steps.column("step")
+        size = max(math.ceil(len(steps) / plot_columns(self.plot)), 1)  # stored steps per column
+        column = clipped // size
+        breaks = np.flatnonzero(np.diff(column) > 1)  # a gap of a whole column ends a run
+        starts = np.concatenate([[0], breaks + 1])
+        stops = np.concatenate([breaks, [column.size - 1]])
+        xs = np.empty(2 * starts.size)  # the pen's square caps keep a lone clipped step visible
+        xs[0::2], xs[1::2] = x[clipped[starts]], x[clipped[stops]]
+        self.clip_marks.setData(xs, np.full(xs.size, 10.0 ** bottom))
 
     def _place_threshold(self, mode: str, value: float) -> None:
         key = (mode, value)
@@ -168,8 +210,6 @@ class GradientNormsPanel(Panel):
             return
         self._threshold_key = key
         if mode == "norm" and value > 0 and math.isfinite(value):
-            self.threshold.setPos(math.log10(value))  # the axis is in log10 units
-            self.threshold.label.setFormat(f"clip threshold {fmt(value)}")
-            self.threshold.show()
+            set_line(self.threshold, math.log10(value), f"clip threshold {fmt(value)}")  # log10 units
         else:
             self.threshold.hide()

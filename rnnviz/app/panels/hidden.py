@@ -15,12 +15,16 @@ from collections import deque
 import numpy as np
 
 from rnnviz.app.panels.base import GREY, VERMILION, Panel, fmt, new_plot, new_view
-from rnnviz.app.qt import QtCore, QtWidgets, pg
+from rnnviz.app.qt import QtCore, QtGui, QtWidgets, pg
 from rnnviz.app.run_data import RunData
+from rnnviz.app.steady_label import SteadyLabel
 
 ORDERINGS = ("unit number", "mean activation", "similar units together")
 REORDER_SECONDS = 1.0  # sorted orders change at most this often, so rows do not flicker
 VISIBLE_TOKENS = {" ": "␣", "\n": "⏎", "\t": "⇥", "\r": "␍"}
+PAD_LABEL = "·"  # what the sentiment task calls a padding position
+HOVER_HINT = "Point at a cell to read it."
+LABEL_OVERHANG_PX = 24  # how far the last input's label may reach past the plot (towards the colour bar)
 
 
 def token_label(token: str) -> str:
@@ -38,6 +42,26 @@ def activation_levels(activation: str, recent_max: float) -> tuple[float, float]
     while top < recent_max and top < 1e12:
         top *= 2.5 if str(int(top))[0] == "2" else 2.0
     return 0.0, top
+
+
+def spaced_labels(labels: list[str], widths: list[float], cell_px: float, gap_px: float,
+                  right_edge: float = math.inf) -> list[int]:
+    """Which timesteps' labels to show so that none overlap, cells ``cell_px`` wide.
+
+    Chosen from the last input backwards (where a phrase ends and the loss enters), skipping
+    padding; each label is centred on its cell, keeps ``gap_px`` from its neighbour and ends
+    before ``right_edge``.
+    """
+    chosen: list[int] = []
+    left_edge = right_edge + gap_px  # the left edge of the label chosen last, in pixels
+    for t in range(len(labels) - 1, -1, -1):
+        if labels[t] == PAD_LABEL:
+            continue
+        centre = (t + 0.5) * cell_px
+        if centre + widths[t] / 2 + gap_px <= left_edge:
+            chosen.append(t)
+            left_edge = centre - widths[t] / 2
+    return sorted(chosen)
 
 
 def similarity_order(history: list[np.ndarray]) -> np.ndarray:
@@ -75,10 +99,11 @@ class HiddenStatePanel(Panel):
         self.layout.addLayout(options)
 
         self.view = new_view()
-        self.plot = new_plot("input at each timestep", "hidden unit")
+        self.plot = new_plot("input at each timestep", "hidden unit", integer_y=True)
         self.plot.invertY(True)
         self.plot.setClipToView(False)
         self.plot.showGrid(x=False, y=False)
+        self.plot.getAxis("bottom").setStyle(hideOverlappingLabels=LABEL_OVERHANG_PX)
         self.view.addItem(self.plot)
         self.plots.append(self.plot)
         self.image = pg.ImageItem(axisOrder="row-major")
@@ -87,8 +112,12 @@ class HiddenStatePanel(Panel):
                                           label="activation h", width=16, colorMapMenu=False)
         self.colour_bar.setImageItem(self.image, insert_in=self.plot)
         self.layout.addWidget(self.view, 1)
-        self.hover = QtWidgets.QLabel("Point at a cell to read its timestep, input, unit and value.")
-        self.hover.setStyleSheet(f"color: {GREY}")
+        # Wrapped, so a long phrase does not widen the dock; a SteadyLabel, as the text changes
+        # with every batch.
+        self.hover = SteadyLabel(HOVER_HINT)
+        palette = self.hover.palette()
+        palette.setColor(QtGui.QPalette.ColorRole.WindowText, QtGui.QColor(GREY))
+        self.hover.setPalette(palette)
         self.layout.addWidget(self.hover)
         self.view.scene().sigMouseMoved.connect(self._mouse_moved)
 
@@ -107,11 +136,15 @@ class HiddenStatePanel(Panel):
 
     def start_run(self, data: RunData) -> None:
         self._hidden, self._order, self._mean, self._shape = None, None, None, None
+        self._tokens = ()
+        self._hover_cell = None
+        self.hover.setText(HOVER_HINT)
         self._recent.clear()
         self._activation = ""
         self._tick_key = ()
         self._recent_max = 1.0
         self.image.clear()
+        self.plot.getAxis("bottom").setTicks([[], []])  # the old run's inputs
 
     def _ordering_changed(self) -> None:
         self._ordered_at = 0.0
@@ -142,16 +175,16 @@ class HiddenStatePanel(Panel):
         if self._shape != hidden.shape:
             self._shape = hidden.shape
             self.image.setRect(QtCore.QRectF(0, 0, steps, units))
-            self.plot.setRange(xRange=(0, steps), yRange=(0, units), padding=0)
+            # Limits first: the old shape's limits would clamp a range for a bigger one.
             self.plot.setLimits(xMin=0, xMax=steps, yMin=0, yMax=units)
+            self.plot.setRange(xRange=(0, steps), yRange=(0, units), padding=0)
         self._set_time_ticks()
         self._refresh_hover()
         sat = report.saturation
         what = "dead (h = 0)" if report.activation == "relu" else "saturated (f′ ≈ 0)"
         colour = VERMILION if sat > 0.5 else "#202020"
-        self.set_live_summary(f"<b>{units} units × {steps} timesteps</b>, sequence 0 of the batch at step "
-                              f"{report.step:,} · <b style='color:{colour}'>{sat:.1%}</b> of activations "
-                              f"{what}")
+        self.set_live_summary(f"<b>{units} units × {steps} timesteps</b> · step {report.step:,} · "
+                              f"<b style='color:{colour}'>{sat:.1%}</b> {what}")
 
     def _set_levels(self, activation: str) -> None:
         levels = activation_levels(activation, self._recent_max)
@@ -176,20 +209,25 @@ class HiddenStatePanel(Panel):
                 self._order = similarity_order(list(self._recent))
 
     def _set_time_ticks(self) -> None:
-        """Input tokens under the time axis; every k-th one if they would overlap."""
+        """Input tokens under the time axis: as many as fit without overlapping, the last
+        input's always; padding is left blank (the words are what a reader needs)."""
         labels = [token_label(t) for t in self._tokens]
         if not labels:
             return
         width_px = max(self.plot.vb.width(), 50.0)
-        char_px = 0.75 * self._font_pt * 1.4
-        longest = max(len(label) for label in labels)
-        every = max(1, math.ceil(len(labels) * (longest + 1) * char_px / width_px))
-        key = (tuple(labels), every)
+        axis = self.plot.getAxis("bottom")
+        metrics = QtGui.QFontMetricsF(axis.style["tickFont"] or QtGui.QFont())
+        key = (tuple(labels), round(width_px), metrics.height())
         if key == self._tick_key:
             return
         self._tick_key = key
-        major = [(t + 0.5, labels[t]) for t in range(0, len(labels), every)]
-        self.plot.getAxis("bottom").setTicks([major, []])
+        widths = [metrics.horizontalAdvance(label) for label in labels]
+        shown = spaced_labels(labels, widths, width_px / len(labels), gap_px=metrics.horizontalAdvance(" "),
+                              right_edge=width_px + LABEL_OVERHANG_PX)
+        axis.setTicks([[(t + 0.5, labels[t]) for t in shown], []])
+        words = [label for label in labels if label != PAD_LABEL]
+        if self._hover_cell is None and self._data is not None and self._data.task.token_kind == "word":
+            self.hover.setText(f"input: “{' '.join(words)}” · {HOVER_HINT.lower()}")
 
     # ------------------------------------------------------------------- hover
     def _mouse_moved(self, scene_pos) -> None:

@@ -11,21 +11,25 @@ import math
 import numpy as np
 
 from rnnviz.app.panels.base import (
-    BLACK,
     BLUE,
     GREY,
     ORANGE,
     VERMILION,
+    ZERO_ROOM,
     Panel,
     StableRange,
+    at_floor,
     dense_curve,
     ends,
     envelope,
     fmt,
+    legend_row,
+    log_floor,
     new_plot,
     new_view,
     pen,
     plot_columns,
+    set_line,
 )
 from rnnviz.app.qt import QtWidgets, pg
 from rnnviz.app.run_data import RunData
@@ -50,7 +54,12 @@ class LossPanel(Panel):
         self.view.addItem(self.plot)
         self.layout.addWidget(self.view, 1)
         self.plots.append(self.plot)
-        self.plot.addLegend(offset=(-8, 8), labelTextColor=BLACK, brush=(255, 255, 255, 200))
+        # The legend is a line above the plot: inside, it covered the baseline's label.
+        self.legend = legend_row([("<span style='color:#9E9E9E'>━</span>", "each step"),
+                                  (f"<span style='color:{BLUE}'>━</span>", "smoothed"),
+                                  (f"<span style='color:{ORANGE}'>━●</span>", "validation, from h = 0"),
+                                  (f"<span style='color:{GREY}'>┄</span>", "baseline")])
+        self.layout.insertWidget(self.layout.indexOf(self.view), self.legend)
         self.raw = dense_curve(self.plot, pen=pen("#BDBDBD", 1), name="training loss, each step",
                                connect="finite")  # an opaque grey: alpha blending is slow to paint
         self.smoothed = dense_curve(self.plot, pen=pen(BLUE, 2), name="training loss, smoothed",
@@ -58,8 +67,13 @@ class LossPanel(Panel):
         self.val = self.plot.plot(pen=pen(ORANGE, 2), symbol="o", symbolSize=6, symbolBrush=ORANGE,
                                   symbolPen=None, name="validation loss, from h = 0", connect="finite")
         self.baseline = pg.InfiniteLine(angle=0, pen=pen(GREY, 1, dashed=True), movable=False,
-                                        label="baseline", labelOpts={"position": 0.02, "color": GREY,
-                                                                     "anchors": [(0, 1), (0, 1)]})
+                                        label="baseline",
+                                        # At the right end, where the loss has fallen away from it,
+                                        # on the side of the line facing the middle of the view.
+                                        labelOpts={"position": 0.98, "color": GREY,
+                                                   "fill": (255, 255, 255, 210),
+                                                   "anchors": [(1, 0), (1, 1)]})
+        self.baseline.setZValue(10)
         self.plot.addItem(self.baseline, ignoreBounds=True)
         self.divergence = pg.InfiniteLine(angle=90, pen=pen(VERMILION, 2), movable=False,
                                           label="loss non-finite",
@@ -68,8 +82,9 @@ class LossPanel(Panel):
         self.plot.addItem(self.divergence, ignoreBounds=True)
         self.divergence.hide()
         self._baseline_value = math.nan
+        self._baseline_text = "baseline"
         self.range = StableRange(self.plot)
-        self._evals_drawn = -1
+        self._evals_drawn: tuple = ()
 
     def start_run(self, data: RunData) -> None:
         self._baseline_value = data.task.baseline_loss
@@ -77,17 +92,20 @@ class LossPanel(Panel):
             "character" if data.task.token_kind == "character" else "phrase")
         self.plot.setLabel("left", f"loss ({unit})")
         if data.task.head.endswith("mse"):
-            text = f"baseline {fmt(self._baseline_value)}: always predicting 0"
+            text = f"predicting 0: {fmt(self._baseline_value)}"
         else:
             v = data.task.vocab_size if data.task.name == "charlm" else 2
-            text = f"baseline ln {v} = {fmt(self._baseline_value)}: uniform guess"
-        self.baseline.label.setFormat(text)
+            text = f"uniform guess: ln {v} = {fmt(self._baseline_value)}"
+        self._baseline_text = text
         self._place_baseline()
         self.divergence.hide()
-        self._evals_drawn = -1
+        self._evals_drawn = ()
         self.range.reset()
         for curve in (self.raw, self.smoothed, self.val):
             curve.setData([], [])
+        top = self._baseline_value * 1.2 if self._baseline_value > 0 else 1.0  # (NaN > 0 is False)
+        empty = (math.log10(top) - 2, math.log10(top)) if self.log_y.isChecked() else (0, top)
+        self.plot.setRange(xRange=(data.step, data.step + 10), yRange=empty, padding=0.02)
 
     def _set_log(self, on: bool) -> None:
         self.plot.setLogMode(y=on)
@@ -100,35 +118,42 @@ class LossPanel(Panel):
         if not math.isfinite(value) or (self.log_y.isChecked() and value <= 0):
             self.baseline.hide()
             return
-        self.baseline.show()
-        self.baseline.setPos(math.log10(value) if self.log_y.isChecked() else value)
+        set_line(self.baseline, math.log10(value) if self.log_y.isChecked() else value, self._baseline_text)
 
     def update(self, data: RunData) -> None:
-        if not self.needs_redraw(data):
-            return
+        if not self.needs_redraw(data) or len(data.steps) == 0:
+            return  # a run with no steps yet keeps its waiting summary
         steps = data.steps
         x, (raw, smoothed) = envelope(steps.column("step"),
                                       [steps.column("loss"), steps.column("smoothed_loss")],
                                       plot_columns(self.plot))
+        evals = data.evals
+        val = evals.column("val_loss")
+        log = self.log_y.isChecked()
+        # A loss of exactly 0 (a corpus of one repeated character) has no logarithm: on the log
+        # axis it is drawn on a floor a decade below everything else, labelled "0".
+        floor = None
+        if log and any(bool((y == 0).any()) for y in (raw, smoothed, val)):
+            floor = log_floor([raw, smoothed, val], extra=self._baseline_value)
+            raw, smoothed, val = (at_floor(y, floor) for y in (raw, smoothed, val))
+        self.plot.getAxis("left").set_zero_at(math.log10(floor) if floor is not None else None)
         self.raw.setData(x, raw)
         self.smoothed.setData(x, smoothed)
-        evals = data.evals
-        if len(evals) != self._evals_drawn:  # symbols are slow to rebuild: only on a new evaluation
-            self._evals_drawn = len(evals)
-            self.val.setData(evals.column("step"), evals.column("val_loss"))
+        if (len(evals), floor) != self._evals_drawn:  # symbols are slow to rebuild: only when new
+            self._evals_drawn = (len(evals), floor)
+            self.val.setData(evals.column("step"), val)
+        room = [np.array([floor / ZERO_ROOM])] if floor is not None else []  # for the "0" label
         self.range.fit([ends(steps.column("step")), evals.column("step")],
-                       [raw, evals.column("val_loss"), np.array([self._baseline_value])],
-                       log_y=self.log_y.isChecked())
+                       [raw, val, np.array([self._baseline_value]), *room], log_y=log)
         if data.divergences:
-            self.divergence.setPos(data.divergences[-1])
-            self.divergence.label.setFormat(f"loss non-finite at step {data.divergences[-1]:,}")
-            self.divergence.show()
+            step = data.divergences[-1]
+            set_line(self.divergence, step, f"loss non-finite at step {step:,}")
         parts = [f"<b>step {data.step:,}</b>"]
         smoothed = steps.last("smoothed_loss")
-        parts.append(f"training <b style='color:{BLUE}'>{fmt(smoothed)}</b> (smoothed)")
+        parts.append(f"training <b style='color:{BLUE}'>{fmt(smoothed)}</b>")
         if len(evals):
             parts.append(f"validation <b style='color:{ORANGE}'>{fmt(evals.last('val_loss'))}</b> "
-                         f"from h = 0 at step {int(evals.last('step')):,}")
+                         f"(step {int(evals.last('step')):,})")
         else:
             parts.append(f"validation every {data.config.eval_every} steps")
         if data.latest is not None and not data.latest.finite:

@@ -1,9 +1,10 @@
 """The spectrum of W_hh: eigenvalues in the complex plane, with the two numbers that matter.
 
-Pascanu, Mikolov & Bengio (2013), for tanh: the largest singular value σ₁ < 1 is
-*sufficient* for gradients to vanish; the spectral radius ρ = max|λ| > 1 is *necessary*
-for them to explode. Every eigenvalue lies inside the circle of radius σ₁ (|λ| ≤ σ₁), so
-both circles are drawn, each under its own name, and both numbers are tracked over steps.
+Pascanu, Mikolov & Bengio (2013): with |f′| ≤ γ (tanh and ReLU γ = 1, sigmoid γ = ¼), the
+largest singular value σ₁ < 1/γ is *sufficient* for gradients through time to vanish; the
+spectral radius ρ = max|λ| > 1 is *necessary* for them to explode. Neither works the other
+way round. Every eigenvalue lies inside the circle of radius σ₁ (|λ| ≤ σ₁), so both circles
+are drawn, each under its own name, and both numbers are tracked over steps.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import math
 import numpy as np
 
 from rnnviz.app.panels.base import (
-    BLACK,
     BLUE,
     GREY,
     ORANGE,
@@ -24,6 +24,7 @@ from rnnviz.app.panels.base import (
     ends,
     envelope,
     fmt,
+    legend_row,
     new_plot,
     new_view,
     pen,
@@ -33,6 +34,26 @@ from rnnviz.app.qt import pg
 from rnnviz.app.run_data import RunData
 
 _CIRCLE = np.exp(1j * np.linspace(0.0, 2.0 * np.pi, 181))
+DIGITS = 4  # ρ and σ₁ as the summary prints them
+
+
+def spectrum_hint(activation: str, rho: float, sigma: float) -> str:
+    """What ρ and σ₁ imply for gradients through time, no stronger than the theory and true
+    of the numbers as printed (with DIGITS significant digits)."""
+    if not (math.isfinite(rho) and math.isfinite(sigma)):
+        return f"<span style='color:{VERMILION}'>W_hh is not finite</span>"
+    rho, sigma = float(fmt(rho, DIGITS)), float(fmt(sigma, DIGITS))
+    sigmoid = activation == "sigmoid"
+    bound = 4.0 if sigmoid else 1.0  # 1/γ, with |f′| ≤ γ
+    bound_text = "4 (sigmoid: f′ ≤ ¼)" if sigmoid else "1"
+    if sigma < bound:
+        return (f"<span style='color:{BLUE}'>σ₁ &lt; {bound_text}: gradients through time must vanish"
+                "</span>")
+    vanishing = f"σ₁ ≥ {bound_text}: vanishing not certain"
+    if rho > 1:
+        return (f"<span style='color:{VERMILION}'>{vanishing} · ρ &gt; 1: exploding possible, "
+                "not certain</span>")
+    return f"<span style='color:{ORANGE}'>{vanishing} · ρ ≤ 1: no exploding (it needs ρ &gt; 1)</span>"
 
 
 class SpectrumPanel(Panel):
@@ -55,17 +76,18 @@ class SpectrumPanel(Panel):
         self.layout.addWidget(self.view, 1)
         self.plots += [self.plane, self.history]
 
-        self.plane.addLegend(offset=(4, 4), labelTextColor=BLACK, brush=(255, 255, 255, 200))
-        self.unit_circle = self.plane.plot(_CIRCLE.real, _CIRCLE.imag, pen=pen(GREY, 1),
-                                           name="|λ| = 1")
-        self.radius_circle = self.plane.plot(pen=pen(VERMILION, 1, dashed=True), name="|λ| = ρ")
-        self.sigma_circle = self.plane.plot(pen=pen(BLUE, 1, dashed=True), name="|λ| = σ₁ (bound)")
+        self.unit_circle = self.plane.plot(_CIRCLE.real, _CIRCLE.imag, pen=pen(GREY, 1))
+        self.radius_circle = self.plane.plot(pen=pen(VERMILION, 1, dashed=True))
+        self.sigma_circle = self.plane.plot(pen=pen(BLUE, 1, dashed=True))
         self.eigenvalues = self.plane.plot(pen=None, symbol="o", symbolSize=5, symbolPen=None,
-                                           symbolBrush=(0, 0, 0, 170), name="eigenvalues λ")
-
-        self.history.addLegend(offset=(-8, 8), labelTextColor=BLACK, brush=(255, 255, 255, 200))
-        self.radius_curve = dense_curve(self.history, pen=pen(VERMILION, 2), name="ρ = max|λ|")
-        self.sigma_curve = dense_curve(self.history, pen=pen(BLUE, 2), name="σ₁ = ‖W_hh‖₂")
+                                           symbolBrush=(0, 0, 0, 170))
+        self.radius_curve = dense_curve(self.history, pen=pen(VERMILION, 2))
+        self.sigma_curve = dense_curve(self.history, pen=pen(BLUE, 2))
+        # The legend is a line above the plots: inside, it covered the unit circle and the curves.
+        self.legend = legend_row([("●", "eigenvalues λ"), (f"<span style='color:{GREY}'>◯</span>", "|λ| = 1"),
+                                  (f"<span style='color:{VERMILION}'>┄ ━</span>", "ρ = max|λ|"),
+                                  (f"<span style='color:{BLUE}'>┄ ━</span>", "σ₁ = ‖W_hh‖₂ ≥ ρ")])
+        self.layout.insertWidget(self.layout.indexOf(self.view), self.legend)
         one = pg.InfiniteLine(pos=1.0, angle=0, pen=pen(GREY, 1, dashed=True), movable=False)
         self.history.addItem(one)
         self._extent = 0.0
@@ -79,6 +101,7 @@ class SpectrumPanel(Panel):
         for curve in (self.radius_circle, self.sigma_circle, self.eigenvalues, self.radius_curve,
                       self.sigma_curve):
             curve.setData([], [])
+        self.history.setRange(xRange=(data.step, data.step + 10), yRange=(0, 2), padding=0.02)
 
     def update(self, data: RunData) -> None:
         if not self.needs_redraw(data) or data.latest is None or data.latest.spectrum is None:
@@ -106,24 +129,11 @@ class SpectrumPanel(Panel):
         if extent != self._extent:
             self._extent = extent
             self.plane.setRange(xRange=(-extent, extent), yRange=(-extent, extent), padding=0)
-        hint = self._hint(report.activation, rho, sigma)
+        hint = spectrum_hint(report.activation, rho, sigma)
         self.set_live_summary(
-            f"spectral radius <b style='color:{VERMILION}'>ρ = max|λ| = {fmt(rho, 4)}</b> · "
-            f"largest singular value <b style='color:{BLUE}'>σ₁ = ‖W_hh‖₂ = {fmt(sigma, 4)}</b> · "
-            f"step {report.spectrum_step:,}<br>{hint}")
+            f"spectral radius <b style='color:{VERMILION}'>ρ = {fmt(rho, DIGITS)}</b> · largest singular "
+            f"value <b style='color:{BLUE}'>σ₁ = {fmt(sigma, DIGITS)}</b> · step {report.spectrum_step:,}"
+            f"<br>{hint}")
 
-    @staticmethod
-    def _hint(activation: str, rho: float, sigma: float) -> str:
-        """What the two numbers imply, stated no stronger than the theory does."""
-        bound = 4.0 if activation == "sigmoid" else 1.0  # 1/γ with |f′| ≤ γ
-        bound_text = "4 (sigmoid: f′ ≤ ¼)" if activation == "sigmoid" else "1"
-        if sigma < bound:
-            return (f"<span style='color:{BLUE}'>σ₁ &lt; {bound_text}: gradients through time must "
-                    "vanish (this is sufficient)</span>")
-        if activation != "tanh":
-            return f"<span style='color:{GREY}'>σ₁ ≥ {bound_text}: vanishing is not guaranteed</span>"
-        if rho > 1:
-            return (f"<span style='color:{VERMILION}'>ρ &gt; 1: gradients can explode "
-                    "(ρ &gt; 1 is necessary for it)</span>")
-        return (f"<span style='color:{ORANGE}'>ρ ≤ 1: no explosion (it needs ρ &gt; 1); σ₁ ≥ 1: "
-                "vanishing is not guaranteed</span>")
+    def waiting_summary(self, data: RunData) -> str:
+        return f"step {data.step:,} · W_hh not measured yet (every {data.config.spectrum_every} steps)"

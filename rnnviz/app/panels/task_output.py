@@ -10,13 +10,14 @@ import numpy as np
 
 from rnnviz.app.panels.base import (
     BLACK,
-    BLUE,
     GREEN,
     GREY,
     ORANGE,
+    SKY,
     VERMILION,
     Panel,
     fmt,
+    legend_row,
     new_plot,
     new_view,
     pen,
@@ -40,20 +41,28 @@ class TaskOutputPanel(Panel):
         self.waiting.setWordWrap(True)
         self.pages.addWidget(self.waiting)
 
-        self.sine_view = new_view()
+        self.sine_canvas = new_view()
         self.sine_plot = new_plot("timestep", "value")
         self.sine_plot.setClipToView(False)
-        self.sine_view.addItem(self.sine_plot)
+        self.sine_canvas.addItem(self.sine_plot)
         self.plots.append(self.sine_plot)
-        self.sine_plot.addLegend(offset=(-8, 8), labelTextColor=BLACK, brush=(255, 255, 255, 200))
-        self.truth = self.sine_plot.plot(pen=pen(BLACK, 2), name="truth")
-        self.one_step = self.sine_plot.plot(pen=pen(BLUE, 2), name="one-step prediction", connect="finite")
-        self.free_run = self.sine_plot.plot(pen=pen(ORANGE, 2, dashed=True), name="free-running",
-                                            connect="finite")
+        # The truth is a thin black line drawn over a wider one-step prediction, so both stay
+        # visible where they agree; the legend is a line above the plot, clear of the peaks.
+        self.one_step = self.sine_plot.plot(pen=pen(SKY, 5), connect="finite")
+        self.free_run = self.sine_plot.plot(pen=pen(ORANGE, 2, dashed=True), connect="finite")
+        self.truth = self.sine_plot.plot(pen=pen(BLACK, 1.5))
+        self.sine_legend = legend_row([("<b>━</b>", "truth"),
+                                       (f"<span style='color:{SKY}'>█</span>", "one-step prediction"),
+                                       (f"<span style='color:{ORANGE}'>┅</span>", "free-running")])
+        self.sine_view = QtWidgets.QWidget()
+        sine_layout = QtWidgets.QVBoxLayout(self.sine_view)
+        sine_layout.setContentsMargins(0, 0, 0, 0)
+        sine_layout.addWidget(self.sine_legend)
+        sine_layout.addWidget(self.sine_canvas, 1)
         self.prime_line = pg.InfiniteLine(angle=90, pen=pen(GREY, 1, dashed=True), movable=False,
                                           label="free-running from here",
-                                          labelOpts={"position": 0.08, "color": GREY,
-                                                     "anchors": [(0, 1), (0, 1)]})
+                                          labelOpts={"position": 0.97, "color": GREY,
+                                                     "anchors": [(0, 0), (0, 0)]})
         self.sine_plot.addItem(self.prime_line, ignoreBounds=True)
         self.pages.addWidget(self.sine_view)
 
@@ -108,11 +117,19 @@ class TaskOutputPanel(Panel):
         self.truth.setData(t, truth)
         self.one_step.setData(t, np.asarray(preview["one_step"]))
         self.free_run.setData(t, np.asarray(preview["free_run"]))
+        # Room above the curves for the "free-running from here" label.
+        values = np.concatenate([truth, np.asarray(preview["one_step"]), np.asarray(preview["free_run"])])
+        values = values[np.isfinite(values)]
+        if values.size:
+            low, high = float(values.min()), float(values.max())
+            span = max(high - low, 1e-6)
+            self.sine_plot.setRange(xRange=(0, max(truth.size - 1, 1)),
+                                    yRange=(low - 0.05 * span, high + 0.25 * span), padding=0)
         self.prime_line.setPos(int(preview["prime_len"]))
         self.pages.setCurrentWidget(self.sine_view)
         rmse = evaluation.metrics.get("rmse", float("nan"))
-        self.set_summary(f"held-out wave at step {evaluation.step:,} · RMSE of one-step predictions "
-                         f"<b>{fmt(rmse)}</b> · the dashed curve feeds its own predictions back in")
+        self.set_summary(f"held-out wave at step {evaluation.step:,} · one-step RMSE <b>{fmt(rmse)}</b> · "
+                         "free-running: fed its own predictions")
 
     def _show_sentiment(self, evaluation: EvalReport) -> None:
         preview = evaluation.preview
