@@ -116,6 +116,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.redraw_timer.start()
         self.status_timer.start()
         self._closing_done = False
+        if self.controls.preset_problems:
+            broken = " ".join(_sentence(p) for p in self.controls.preset_problems)
+            problem = f"{problem} Some preset files could not be loaded: {broken}".strip()
         if problem:
             self.show_problem(problem, kind="warning")
         self.redraw()
@@ -598,6 +601,8 @@ class MainWindow(QtWidgets.QMainWindow):
             self.controls.set_config(self.session.config)
             self.statusBar().showMessage(f"Loaded {Path(path).name}: continuing from step "
                                          f"{self.session.step_count:,}", 8000)
+            if self.session.load_notes:
+                self.show_problem(" ".join(_sentence(n) for n in self.session.load_notes), kind="info")
 
         return self.session.load_checkpoint(path, start=self.session.running, on_done=done)
 

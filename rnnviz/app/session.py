@@ -115,6 +115,7 @@ class TrainingSession(QtCore.QObject):
         self.config = config
         self.step_count = 0
         self.autosaved_step: int | None = None
+        self.load_notes: list[str] = []  # what a loaded checkpoint could not restore
         self.last_batch_at = time.monotonic()
         self.process_number = 0
         self.data = RunData(placeholder_task_info(config), config)
@@ -460,8 +461,7 @@ class TrainingSession(QtCore.QObject):
         self.data.running = running
         self.last_batch_at = time.monotonic()
         self._set_running(running)
-        for note in details.get("notes", []):
-            self.notice.emit(note, "info")
+        self.load_notes = [str(note) for note in details.get("notes", [])]
         self.run_replaced.emit()
 
     def _set_running(self, running: bool) -> None:
