@@ -371,7 +371,7 @@ def test_gui_opens_the_preset_wherever_it_is_given(monkeypatch, argv, expected):
     import rnnviz.app
 
     opened = []
-    monkeypatch.setattr(rnnviz.app, "run_app", lambda preset=None: opened.append(preset) or 0)
+    monkeypatch.setattr(rnnviz.app, "run_app", lambda preset=None, **_: opened.append(preset) or 0)
     assert main(argv) == 0
     assert opened == [expected]
 
@@ -379,7 +379,7 @@ def test_gui_opens_the_preset_wherever_it_is_given(monkeypatch, argv, expected):
 def test_gui_with_an_unknown_preset_is_one_line(capsys, monkeypatch):
     import rnnviz.app
 
-    monkeypatch.setattr(rnnviz.app, "run_app", lambda preset=None: pytest.fail("must not open"))
+    monkeypatch.setattr(rnnviz.app, "run_app", lambda preset=None, **_: pytest.fail("must not open"))
     code, _, err = run(capsys, "--preset", "no-such-preset", "gui")
     assert "no-such-preset" in assert_one_error_line(code, err)
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
+
+log = logging.getLogger(__name__)
 
 NO_DISPLAY_MESSAGE = ("rnnviz: no display found (DISPLAY and WAYLAND_DISPLAY are not set); to train "
                       "without a window run `rnnviz train`, or set QT_QPA_PLATFORM=offscreen.")
@@ -51,8 +54,10 @@ def run_app(argv: list[str] | None = None, preset: str | None = None, exit_proce
         return 2
     closer = SignalCloser(window)
     window.show()
+    log.info("window shown")
     code = int(app.exec())
     window.close()  # saves settings and stops training, if the loop ended some other way
+    log.info("window closed")
     code = closer.exit_code or code
     closer.uninstall()
     if exit_process:

@@ -61,7 +61,8 @@ def setup_logging(folder: Path | None) -> Path | None:
                                                        encoding="utf-8")
     except OSError:
         return None
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    # Seconds since the epoch as well: benchmarks/startup.py times start-up from these lines.
+    handler.setFormatter(logging.Formatter("%(asctime)s [%(created).3f] %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
     return path
 

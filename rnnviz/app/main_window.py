@@ -30,7 +30,6 @@ log = logging.getLogger(__name__)
 
 REDRAW_MS = 13  # each pass draws half the panels: every panel up to ~38 times a second
 REDRAW_GROUPS = 2
-IDLE_REDRAW_MS = 200  # while paused
 STATUS_MS = 500
 STATE_VERSION = 3  # bump when the dock layout changes, so old saved layouts are ignored
 LARGE_FONT_PT = 13
@@ -85,18 +84,21 @@ class MainWindow(QtWidgets.QMainWindow):
 
         self.controls = ControlsPanel()
         self.starting = True  # until the first run is up
+        self._first_data_seen = False
         self.session, preset_name, problem = self._first_session(config, preset, restore_last_run, start)
         self.panels: list[Panel] = [cls() for cls in ALL_PANELS]
         self.sampler = SamplerPanel(self._request_model)
         self.panels.append(self.sampler)
         for panel in self.panels:
             cache_decorations(panel.widget)
+            panel.on_invalidate = self._wake_redraw
         self.docks: dict[str, QtWidgets.QDockWidget] = {}
         self.redraw_timer = QtCore.QTimer(self)
         self.redraw_timer.setInterval(REDRAW_MS)
         self.redraw_timer.timeout.connect(self._redraw_next_group)
         self._next_group = 0
         self.frames_drawn = 0
+        self._closing_done = False
         self.status_timer = QtCore.QTimer(self)
         self.status_timer.setInterval(STATUS_MS)
         self.status_timer.timeout.connect(self._update_status)
@@ -115,7 +117,6 @@ class MainWindow(QtWidgets.QMainWindow):
 
         self.redraw_timer.start()
         self.status_timer.start()
-        self._closing_done = False
         if self.controls.preset_problems:
             broken = " ".join(_sentence(p) for p in self.controls.preset_problems)
             problem = f"{problem} Some preset files could not be loaded: {broken}".strip()
@@ -395,7 +396,7 @@ class MainWindow(QtWidgets.QMainWindow):
         for panel in self.panels:
             panel.set_font_size(font_pt)
         for panel in self.panels:
-            panel._version = -1  # redraw with the new sizes
+            panel.invalidate()  # redraw with the new sizes
 
     # ---------------------------------------------------------------- panels
     def panel(self, key: str) -> Panel:
@@ -418,15 +419,20 @@ class MainWindow(QtWidgets.QMainWindow):
         self._next_group = (group + 1) % REDRAW_GROUPS
         if self._next_group == 0:
             self.frames_drawn += 1
-            # Paused and drawn: slow down to a few passes a second (a view option the user
-            # changes still shows promptly) instead of waking the machine ~75 times a second.
-            idle = not self.session.running and not self.sampler.streaming
-            self.redraw_timer.setInterval(IDLE_REDRAW_MS if idle else REDRAW_MS)
+            # Paused and everything drawn: the timer stops (an idle window does not wake the
+            # machine ~75 times a second); new data, a new run or a changed view option wake it.
+            if not self.session.running:
+                for panel in self.panels:
+                    panel.flush_summary(force=True)  # the final numbers, not a stale live one
+                self.redraw_timer.stop()
 
     def _wake_redraw(self) -> None:
-        """New data: back to the full frame rate."""
-        if self.redraw_timer.interval() != REDRAW_MS:
-            self.redraw_timer.setInterval(REDRAW_MS)
+        """New data or a changed view: redraw at the full frame rate until paused and drawn."""
+        if not self._first_data_seen and self.session.data.latest is not None:
+            self._first_data_seen = True
+            log.info("first data: step %d", self.session.data.step)
+        if not self.redraw_timer.isActive() and not self._closing_done:
+            self.redraw_timer.start()
 
     def _redraw(self, panels: list[Panel]) -> None:
         data = self.session.data
@@ -503,6 +509,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _run_replaced(self) -> None:
         self._rates.clear()
         self.redraw()
+        self._wake_redraw()
 
     # ----------------------------------------------------------------- actions
     def toggle_running(self) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -404,6 +405,13 @@ class Panel:
         self._font_pt = DEFAULT_FONT_PT
         self._pending_summary: str | None = None
         self._summary_shown_at = -math.inf
+        self.on_invalidate: Callable[[], None] | None = None  # the window: redraw soon
+
+    def invalidate(self) -> None:
+        """Draw again at the next frame (a view option changed), even while paused."""
+        self._version = -1
+        if self.on_invalidate is not None:
+            self.on_invalidate()
 
     def needs_redraw(self, data: RunData) -> bool:
         """True once per new batch (or a new run); also notes that the redraw happened."""

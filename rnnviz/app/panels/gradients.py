@@ -116,7 +116,7 @@ class GradientNormsPanel(Panel):
         for curve in self.after.values():
             curve.setVisible(on)
         if self._data is not None:
-            self._version = -1
+            self.invalidate()
             self.update(self._data)
 
     def waiting_summary(self, data: RunData) -> str:

@@ -149,7 +149,7 @@ class HiddenStatePanel(Panel):
     def _ordering_changed(self) -> None:
         self._ordered_at = 0.0
         if self._data is not None and self._hidden is not None:
-            self._version = -1  # redraw now
+            self.invalidate()
             self.update(self._data)
 
     # ------------------------------------------------------------------ drawing

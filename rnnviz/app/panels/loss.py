@@ -111,7 +111,7 @@ class LossPanel(Panel):
         self.plot.setLogMode(y=on)
         self._place_baseline()
         self.range.reset()
-        self._version = -1  # refit at the next frame
+        self.invalidate()
 
     def _place_baseline(self) -> None:
         value = self._baseline_value
