@@ -176,12 +176,14 @@ class CharLMTask(Task):
         block = max(1, _EVAL_BLOCK_LOGITS // (self.seq_len * self.output_size))
         for first in range(0, starts.size, block):
             window = self.val[starts[None, first : first + block] + self.offsets]
-            logits, _ = model.predict(window[:-1], head=self.head, h0=None)  # h0 = 0
-            logits = logits.astype(np.float64)  # (T, n, V)
-            peak = logits.max(axis=2, keepdims=True)
-            log_norm = np.log(np.exp(logits - peak).sum(axis=2)) + peak[..., 0]
-            target_logit = np.take_along_axis(logits, window[1:, :, None].astype(np.intp), axis=2)[..., 0]
-            losses[first : first + window.shape[1]] = (log_norm - target_logit).mean(axis=0)
+            logits, _ = model.predict(window[:-1], head=self.head, h0=None)  # h0 = 0; (T, n, V)
+            # -log p[y] = log Σ exp(z - m) - (z[y] - m), m = max z, in the model's dtype (the
+            # exponentials dominate the cost) with the sums taken in float64.
+            shifted = logits - logits.max(axis=2, keepdims=True)
+            target = np.take_along_axis(shifted, window[1:, :, None].astype(np.intp), axis=2)[..., 0]
+            np.exp(shifted, out=shifted)
+            per_char = np.log(shifted.sum(axis=2, dtype=np.float64)) - target
+            losses[first : first + window.shape[1]] = per_char.mean(axis=0)
         return losses
 
     def evaluate(self, model: RNN, rng: np.random.Generator) -> tuple[dict[str, float], dict[str, Any]]:
