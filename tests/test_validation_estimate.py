@@ -72,3 +72,17 @@ def test_loss_tooltip_states_windows_and_standard_error() -> None:
     assert "1,024 evenly spaced of the 38,065" in sampled and "standard error 0.031" in sampled
     other = validation_tooltip({"val_loss": 0.2, "accuracy": 1.0})  # tasks without windows
     assert "zero hidden state" in other and "windows" not in other
+
+
+def test_loss_panel_tooltip_follows_the_runs_evaluations(make_window, qtbot) -> None:
+    """In the app, the loss plot's tooltip names the windows the latest evaluation scored."""
+    from conftest import CHARLM
+
+    from rnnviz.resource_files import default_corpus
+
+    chars = len(default_corpus().read_text(encoding="utf-8"))
+    held_out = chars - round(chars * 0.9)
+    expected = (held_out - 1) // CHARLM.seq_len  # non-overlapping windows of seq_len + 1 characters
+    window = make_window(config=CHARLM)
+    loss = window.panel("loss")
+    qtbot.waitUntil(lambda: f"all {expected:,} windows" in loss.view.toolTip(), timeout=20_000)
