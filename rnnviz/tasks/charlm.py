@@ -23,9 +23,9 @@ from rnnviz.tasks.base import Batch, Task, TaskError
 VAL_FRACTION = 0.1
 # Held-out windows scored per evaluation: all of them up to this cap, else this many evenly
 # spaced ones (and the standard error of that sample is reported). At H = 100, T = 25 scoring
-# 1024 windows (the whole held-out part of a text up to ~256 KB) costs ~12 B=32 training steps,
-# plus ~4 for the preview sample: ~14% of training at eval_every = 100; twice as many would
-# cost ~20% (docs/engine.md).
+# 1024 windows (the whole held-out part of a text of up to ~256,000 characters) costs ~12 B=32
+# training steps, plus ~4 for the preview sample: ~14% of training at eval_every = 100; twice
+# as many would cost ~20% (docs/engine.md).
 MAX_EVAL_WINDOWS = 1024
 _EVAL_BLOCK_LOGITS = 1 << 22  # score windows in blocks of at most this many logits (bounded memory)
 PREVIEW_LENGTH = 200
