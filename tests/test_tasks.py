@@ -16,7 +16,8 @@ from rnnviz.core.rnn import RNN
 from rnnviz.tasks import CharLMTask, SentimentTask, SineTask, TaskError, load_corpus
 from rnnviz.tasks.sentiment import CLASSES, PAD, UNK
 
-MIXED_TEXT = "Café, naïve — 日本語!\r\nZwei Zeilen 🚀🌊 und ein Ende.\r\n" * 3
+MIXED_TEXT = "Café, naïve — 日本語!\nZwei Zeilen 🚀🌊 und ein Ende.\n" * 3
+BOM = "\ufeff"
 
 
 def _write(tmp_path, text: str, name: str = "corpus.txt"):
@@ -43,11 +44,44 @@ class TestLoadCorpus:
         assert vocab.tokens == sorted(set(MIXED_TEXT))
 
     def test_ids_decode_back_to_the_exact_text(self, tmp_path):
-        """Non-ASCII, CJK, emoji and CRLF all survive: the model trains on the real text."""
+        """Non-ASCII, CJK and emoji all survive: the model trains on the real text."""
         vocab, ids = load_corpus(_write(tmp_path, MIXED_TEXT))
         assert ids.size == len(MIXED_TEXT)
         assert vocab.decode(ids) == MIXED_TEXT
-        assert "\r" in vocab and "🚀" in vocab and "日" in vocab
+        assert "🚀" in vocab and "日" in vocab
+
+    def test_windows_line_endings_and_bom_give_the_unix_corpus(self, tmp_path):
+        """The same text saved on Windows (BOM, CRLF) gives the same vocabulary and ids."""
+        unix = load_corpus(_write(tmp_path, MIXED_TEXT, "unix.txt"))
+        windows = load_corpus(_write(tmp_path, BOM + MIXED_TEXT.replace("\n", "\r\n"), "windows.txt"))
+        assert windows[0].tokens == unix[0].tokens
+        np.testing.assert_array_equal(windows[1], unix[1])
+        assert "\r" not in windows[0] and BOM not in windows[0]
+
+    @pytest.mark.parametrize("chunk_bytes", [1, 2, 3, 4, 5, 6, 7, 1 << 20])
+    def test_line_endings_split_across_chunks(self, tmp_path, monkeypatch, chunk_bytes):
+        """A CRLF cut between two read chunks is still one newline; lone CRs and a BOM that is
+        not at the start are kept as characters, as is a CR that ends the file."""
+        monkeypatch.setattr(charlm, "_CHUNK_BYTES", chunk_bytes)
+        text = BOM + "ab\r\nc\r\r\nd\re\r\n\r\n" + "é\r\n日\r\n🚀\r\n" + f"x{BOM}y\r\n\r"
+        expected = text[1:].replace("\r\n", "\n")  # written out: no CRLF left, one CR kept per run
+        assert expected == "ab\nc\r\nd\re\n\n" + "é\n日\n🚀\n" + f"x{BOM}y\n\r"
+        vocab, ids = load_corpus(_write(tmp_path, text))
+        assert vocab.decode(ids) == expected
+        assert vocab.tokens == sorted(set(expected))
+
+    def test_a_lone_bom_holds_no_text(self, tmp_path):
+        with pytest.raises(TaskError, match="holds no text"):
+            load_corpus(_write(tmp_path, BOM))
+
+    def test_bad_byte_offset_counts_the_bom_and_carriage_returns(self, tmp_path):
+        """The offset in the message is in the file as it is on disk, before any clean-up."""
+        path = tmp_path / "bad.txt"
+        data = (BOM + "one\r\ntwo\r\n").encode() + b"\xff"
+        path.write_bytes(data)
+        with pytest.raises(TaskError, match="not UTF-8") as info:
+            load_corpus(path)
+        assert f"offset {len(data) - 1}" in str(info.value)
 
     @pytest.mark.parametrize("chunk_bytes", [1, 2, 3, 5, 7])
     def test_chunk_boundaries_inside_multibyte_characters(self, tmp_path, monkeypatch, chunk_bytes):
@@ -214,10 +248,60 @@ class TestCharLMTask:
             targets = windows[1:].reshape(-1)
             return float(np.mean(log_z - logits[np.arange(targets.size), targets]))
 
-        got = trainer.evaluate().val_loss
+        report = trainer.evaluate()
+        got = report.val_loss
         assert got == pytest.approx(reference_loss(None), rel=1e-5)
+        assert report.metrics["val_windows"] == report.metrics["val_windows_total"] == starts.size
+        assert report.metrics["val_loss_se"] == 0.0  # every window scored: no sampling error
         carried = np.repeat(trainer.carried_state[:1], starts.size, axis=0)
         assert got != pytest.approx(reference_loss(carried), rel=1e-5)  # the check can tell them apart
+
+    @staticmethod
+    def _reference_window_losses(task, model, starts):
+        """Per-window mean cross-entropy from h0 = 0, one window at a time, by hand."""
+        out = []
+        for start in starts:
+            window = task.val[start : start + task.seq_len + 1].astype(np.int64)
+            logits, _ = model.predict(window[:-1, None], head="seq_softmax", h0=None)
+            logits = logits[:, 0, :].astype(np.float64)
+            log_z = np.log(np.exp(logits - logits.max(1, keepdims=True)).sum(1)) + logits.max(1)
+            out.append(np.mean(log_z - logits[np.arange(task.seq_len), window[1:]]))
+        return np.array(out)
+
+    def test_large_held_out_part_is_sampled_evenly_with_a_standard_error(self, small_corpus, monkeypatch):
+        """Above the cap the same evenly spaced windows are scored every time, and the standard
+        error of their mean (finite-population corrected) is reported with their number."""
+        monkeypatch.setattr(charlm, "MAX_EVAL_WINDOWS", 7)
+        seq_len = 10
+        task = CharLMTask(small_corpus, seq_len=seq_len, batch=4)
+        total = (task.val.size - 1) // seq_len  # 29 non-overlapping windows of 10 + 1 characters
+        assert total == 29
+        model = RNN(task.input_size, 16, task.output_size, seed=2)
+        starts, counted = task.eval_window_starts()
+        assert counted == total
+        # Windows 0, 29/7, 2·29/7, ... rounded down: spread over the whole held-out part.
+        np.testing.assert_array_equal(starts, np.array([0, 4, 8, 12, 16, 20, 24]) * seq_len)
+        metrics, _ = task.evaluate(model, np.random.default_rng(0))
+        again, _ = task.evaluate(model, np.random.default_rng(99))
+        assert again["val_loss"] == metrics["val_loss"]  # deterministic: no random windows
+        losses = self._reference_window_losses(task, model, starts)
+        assert metrics["val_loss"] == pytest.approx(losses.mean(), rel=1e-6)
+        n = losses.size
+        se = math.sqrt(sum((v - losses.mean()) ** 2 for v in losses) / (n - 1) / n * (1 - n / total))
+        assert metrics["val_loss_se"] == pytest.approx(se, rel=1e-5)
+        assert metrics["val_loss_se"] > 0
+        assert (metrics["val_windows"], metrics["val_windows_total"]) == (7, 29)
+
+    def test_scoring_in_blocks_matches_one_window_at_a_time(self, small_corpus, monkeypatch):
+        """Large held-out parts are scored a block at a time (bounded memory): same numbers."""
+        seq_len = 10
+        task = CharLMTask(small_corpus, seq_len=seq_len, batch=4)
+        model = RNN(task.input_size, 16, task.output_size, seed=4)
+        starts, total = task.eval_window_starts()
+        assert starts.size == total == 29
+        monkeypatch.setattr(charlm, "_EVAL_BLOCK_LOGITS", 3 * seq_len * task.output_size)  # 3 windows
+        np.testing.assert_allclose(task.window_losses(model, starts),
+                                   self._reference_window_losses(task, model, starts), rtol=1e-5)
 
     def test_preview_sample_length_and_characters(self, small_corpus, monkeypatch):
         monkeypatch.setattr(charlm, "PREVIEW_LENGTH", 37)

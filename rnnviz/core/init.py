@@ -3,6 +3,11 @@
 The scheme for W_hh decides where training starts on the vanishing/exploding map
 (Pascanu et al. 2013): ``small`` (min-char-rnn's randn×0.01) starts with a spectral radius
 near 0.1, deep in the vanishing regime; ``identity`` (Le et al. 2015) starts at exactly 1.
+For an H×H matrix of i.i.d. entries of variance σ² the radius is close to σ·√H (the circular
+law): ``uniform`` (PyTorch's nn.RNN default, U(±1/√H), σ² = 1/(3H)) starts near 1/√3 ≈ 0.58
+whatever H, ``xavier`` (σ² = 1/H) near 1.0. On character models (H = 100, Adam) the
+smaller start reached a 0.02–0.04 nats/char lower best validation loss on four texts, which
+is why ``uniform`` is the default (benchmarks/README.md).
 """
 
 from __future__ import annotations

@@ -104,7 +104,7 @@ class RNN:
         hidden_size: int,
         output_size: int,
         activation: str = "tanh",
-        init: str = "xavier",
+        init: str = "uniform",
         spectral_radius: float | None = None,
         seed: int | None = 0,
         dtype: str = "float64",

@@ -2,6 +2,8 @@
 
 The corpus is read in chunks and kept as one small-integer array (1 byte per character for
 vocabularies up to 256 symbols), so a 100 MB file needs about 100 MB, not gigabytes.
+A leading byte-order mark is dropped and Windows line endings (``\r\n``) are read as ``\n``,
+so the same text saved on Windows or Unix gives the same vocabulary and the same model.
 """
 
 from __future__ import annotations
@@ -13,22 +15,33 @@ from typing import Any
 
 import numpy as np
 
-from rnnviz.core.heads import softmax_cross_entropy
 from rnnviz.core.rnn import RNN
 from rnnviz.core.vocab import Vocabulary
 from rnnviz.resource_files import default_corpus
 from rnnviz.tasks.base import Batch, Task, TaskError
 
 VAL_FRACTION = 0.1
-MAX_EVAL_WINDOWS = 256  # evenly spaced held-out windows per evaluation (all of them if fewer)
+# Held-out windows scored per evaluation: all of them up to this cap, else this many evenly
+# spaced ones (and the standard error of that sample is reported). At H = 100, T = 25 scoring
+# 1024 windows (the whole held-out part of a text of up to ~256,000 characters) costs ~12 B=32
+# training steps, plus ~4 for the preview sample: ~14% of training at eval_every = 100; twice
+# as many would cost ~20% (docs/engine.md).
+MAX_EVAL_WINDOWS = 1024
+_EVAL_BLOCK_LOGITS = 1 << 22  # score windows in blocks of at most this many logits (bounded memory)
 PREVIEW_LENGTH = 200
 _CHUNK_BYTES = 1 << 20  # 1 MiB: peak memory ~1.2 bytes per character on a 100 MB file
 
 
 def _decoded_chunks(path: Path):
-    """Yield the file's text in chunks, raising TaskError for binary or non-UTF-8 data."""
+    """Yield the file's text in chunks, raising TaskError for binary or non-UTF-8 data.
+
+    A leading byte-order mark is dropped and ``\r\n`` becomes ``\n``, also when a chunk ends
+    between the two (a trailing ``\r`` is held back until the next chunk shows what follows).
+    """
     decoder = codecs.getincrementaldecoder("utf-8")("strict")
     offset = 0
+    at_start = True  # no text yielded yet: a BOM here is a byte-order mark, not a character
+    held_cr = ""
     with path.open("rb") as fh:
         while True:
             raw = fh.read(_CHUNK_BYTES)
@@ -41,6 +54,14 @@ def _decoded_chunks(path: Path):
             except UnicodeDecodeError as exc:  # exc.start counts from the held-back bytes
                 raise TaskError(f"{path} is not UTF-8 text (undecodable byte at offset "
                                 f"{offset - pending + exc.start}); choose a UTF-8 text file") from exc
+            if at_start and text:
+                at_start = False
+                text = text.removeprefix("\ufeff")
+            text = held_cr + text
+            held_cr = ""
+            if raw and text.endswith("\r"):
+                text, held_cr = text[:-1], "\r"
+            text = text.replace("\r\n", "\n")
             if text:
                 yield text
             if not raw:
@@ -136,21 +157,54 @@ class CharLMTask(Task):
         self.position += self.seq_len
         return Batch(x=window[:-1], y=window[1:], carry_state=carry, tokens=self.seq_len * self.batch)
 
-    def _eval_windows(self) -> np.ndarray:
-        count = (self.val.size - 1) // self.seq_len
-        picks = np.unique(np.linspace(0, count - 1, min(count, MAX_EVAL_WINDOWS)).astype(np.int64))
-        starts = picks * self.seq_len
-        return self.val[starts[None, :] + self.offsets]
+    def eval_window_starts(self) -> tuple[np.ndarray, int]:
+        """(start offsets of the held-out windows scored, how many windows there are in all).
+
+        The held-out text is cut into non-overlapping windows of ``seq_len`` characters; all
+        are scored up to MAX_EVAL_WINDOWS, else that many evenly spaced ones, the same ones at
+        every evaluation (so the curve's steps are the model's, not the sample's).
+        """
+        total = (self.val.size - 1) // self.seq_len
+        if total <= MAX_EVAL_WINDOWS:
+            picks = np.arange(total)
+        else:  # window k·total/n, rounded down: distinct, since total/n > 1
+            picks = np.arange(MAX_EVAL_WINDOWS) * total // MAX_EVAL_WINDOWS
+        return picks * self.seq_len, total
+
+    def window_losses(self, model: RNN, starts: np.ndarray) -> np.ndarray:
+        """Mean loss per character of each window starting at ``starts``, from h = 0."""
+        losses = np.empty(starts.size)
+        block = max(1, _EVAL_BLOCK_LOGITS // (self.seq_len * self.output_size))
+        for first in range(0, starts.size, block):
+            window = self.val[starts[None, first : first + block] + self.offsets]
+            logits, _ = model.predict(window[:-1], head=self.head, h0=None)  # h0 = 0; (T, n, V)
+            # -log p[y] = log Σ exp(z - m) - (z[y] - m), m = max z, in the model's dtype (the
+            # exponentials dominate the cost) with the sums taken in float64.
+            shifted = logits - logits.max(axis=2, keepdims=True)
+            target = np.take_along_axis(shifted, window[1:, :, None].astype(np.intp), axis=2)[..., 0]
+            np.exp(shifted, out=shifted)
+            per_char = np.log(shifted.sum(axis=2, dtype=np.float64)) - target
+            losses[first : first + window.shape[1]] = per_char.mean(axis=0)
+        return losses
 
     def evaluate(self, model: RNN, rng: np.random.Generator) -> tuple[dict[str, float], dict[str, Any]]:
-        window = self._eval_windows()
-        logits, _ = model.predict(window[:-1], head=self.head, h0=None)  # h0 = 0
-        val_loss, _ = softmax_cross_entropy(logits.reshape(-1, self.output_size).astype(np.float64),
-                                            window[1:].reshape(-1).astype(np.int64))
+        """``val_loss`` (nats per character) with ``val_windows`` scored of ``val_windows_total``
+        and ``val_loss_se``: the standard error of the mean over a sample of windows (with the
+        finite-population correction), 0 when every window is scored."""
+        starts, total = self.eval_window_starts()
+        losses = self.window_losses(model, starts)
+        scored = losses.size
+        val_loss = float(losses.mean())
+        if scored < total and scored > 1:
+            se = float(losses.std(ddof=1) / math.sqrt(scored) * math.sqrt(1.0 - scored / total))
+        else:
+            se = 0.0
         prime = [int(self.val[0])]
         sample = self.vocab.decode(model.sample(prime, PREVIEW_LENGTH, temperature=1.0, rng=rng))
         preview = {"kind": "charlm", "prime": self.vocab.decode(prime), "sample": sample}
-        return {"val_loss": val_loss}, preview
+        metrics = {"val_loss": val_loss, "val_loss_se": se, "val_windows": float(scored),
+                   "val_windows_total": float(total)}
+        return metrics, preview
 
     def input_labels(self, x: np.ndarray, column: int = 0) -> tuple[str, ...]:
         return tuple(self.vocab.tokens[int(i)] for i in x[:, column])

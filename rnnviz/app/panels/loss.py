@@ -7,6 +7,7 @@ on carried state and be broken from a fresh start (ANCHORS.md), so both are on o
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -142,6 +143,7 @@ class LossPanel(Panel):
         if (len(evals), floor) != self._evals_drawn:  # symbols are slow to rebuild: only when new
             self._evals_drawn = (len(evals), floor)
             self.val.setData(evals.column("step"), val)
+            self.view.setToolTip(validation_tooltip(data.latest_eval.metrics if data.latest_eval else {}))
         room = [np.array([floor / ZERO_ROOM])] if floor is not None else []  # for the "0" label
         self.range.fit([ends(steps.column("step")), evals.column("step")],
                        [raw, val, np.array([self._baseline_value]), *room], log_y=log)
@@ -161,3 +163,19 @@ class LossPanel(Panel):
         if steps.stride > 1:
             parts.append(f"<span style='color:{GREY}'>history thinned to 1 in {steps.stride} steps</span>")
         self.set_live_summary(" · ".join(parts))
+
+
+def validation_tooltip(metrics: Mapping[str, float]) -> str:
+    """What the validation points measure, with how many held-out windows were scored."""
+    text = ("Validation loss: frozen weights, every held-out sequence started from a zero hidden "
+            "state (no carried state).")
+    scored, total = int(metrics.get("val_windows", 0)), int(metrics.get("val_windows_total", 0))
+    if not total:
+        return text
+    if scored >= total:
+        return text + (f" Scored on all {total:,} windows of the held-out last 10% of the text "
+                       "(no sampling error).")
+    se = metrics.get("val_loss_se", math.nan)
+    return text + (f" Scored on {scored:,} evenly spaced of the {total:,} held-out windows, the same ones "
+                   f"every time: standard error {se:.3f} against all of them. Changes along the curve "
+                   "are measured on the same windows, so they are more precise than that.")
