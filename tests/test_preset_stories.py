@@ -94,7 +94,7 @@ def check_sentiment(seed: int | None = None) -> dict:
     assert 0.3 <= accuracies[0] <= 0.7, f"it starts near a guess: {accuracies}"
     full = next((step for step, m in evals if m["accuracy"] == 1.0), None)
     assert full is not None and full <= 400, f"accuracy never reached 100%: {accuracies}"
-    after = [a for (step, _), a in zip(evals, accuracies) if step >= full]
+    after = [a for (step, _), a in zip(evals, accuracies, strict=True) if step >= full]
     assert min(after) >= 0.95, f"it did not stay there: {accuracies}"
     ratios = run.ratios
     assert ratios.min() > 1 / 20 and ratios.max() < 4, (ratios.min(), ratios.max())
@@ -142,7 +142,7 @@ def check_sine(seed: int | None = None) -> dict:
         p = m["preview"]
         free = np.asarray(p["free_run"])[p["prime_len"]:]
         freqs.append(dominant_frequency(free))
-        tail = free[-2 * int(round(1 / freq)):]  # the last two periods
+        tail = free[-2 * round(1 / freq):]  # the last two periods
         amplitudes.append((tail.max() - tail.min()) / 2)
     freqs_a, amps = np.array(freqs), np.array(amplitudes)
     assert np.all(np.abs(freqs_a - freq) < 0.1 * freq), freqs
@@ -152,19 +152,26 @@ def check_sine(seed: int | None = None) -> dict:
 
 
 def check_vanishing(seed: int | None = None) -> dict:
-    """W_hh starts (and stays) with a largest singular value near 0.1; the gradient reaching
-    the first word is a millionth or less of the last word's; accuracy stays near 50%."""
+    """For the first minute: W_hh keeps a largest singular value near 0.1, the gradient
+    reaching the first word is a millionth or less of the last word's, and accuracy stays at
+    50% +- 10%. For five minutes: accuracy stays below 70%."""
     preset = load_preset("vanishing")
-    run = run_preset("vanishing", minute_of_steps(preset), seed)
+    minute = minute_of_steps(preset)
+    run = run_preset("vanishing", 5 * minute, seed)
     assert run.diverged_at is None
-    sigmas = np.array([r.spectrum.largest_singular_value for r in run.reports])
+    first_minute = run.reports[:minute]
+    sigmas = np.array([r.spectrum.largest_singular_value for r in first_minute])
     assert 0.07 < sigmas[0] < 0.15 and sigmas.max() < 1.1 * sigmas[0], (sigmas[0], sigmas.max())
-    ratios = run.ratios
+    ratios = run.ratios[:minute]
     assert ratios.max() < 1e-6 and np.median(ratios) < 1e-8, (np.median(ratios), ratios.max())
-    accuracies = [m["accuracy"] for _, m in run.evaluations()]
-    assert min(accuracies) >= 0.4 and max(accuracies) <= 0.6, accuracies
+    evals = run.evaluations()
+    early = [m["accuracy"] for step, m in evals if step <= minute]
+    assert min(early) >= 0.4 and max(early) <= 0.6, early
+    later = [m["accuracy"] for _, m in evals]
+    assert max(later) < 0.7, later
     return {"sigma1_start": sigmas[0], "sigma1_max": sigmas.max(), "ratio_median": np.median(ratios),
-            "ratio_max": ratios.max(), "accuracy_range": (min(accuracies), max(accuracies))}
+            "ratio_max": ratios.max(), "accuracy_first_minute": (min(early), max(early)),
+            "accuracy_five_minutes": (min(later), max(later))}
 
 
 def check_exploding(seed: int | None = None) -> dict:
@@ -180,14 +187,15 @@ def check_exploding(seed: int | None = None) -> dict:
     if seed is None:  # the cliff itself is chaotic: other seeds meet it differently or not at all
         assert 1.45 < radii[0] < 1.55, radii[0]
         assert run.diverged_at is not None and 15 <= run.diverged_at <= 25, run.diverged_at
-        assert 3 < ratios.min() and ratios.max() < 60, ratios
+        assert ratios.min() > 3 and ratios[:-2].max() < 60 and ratios[-1] > 1000, ratios
         typical = np.median(norms)
         assert norms[4:12].max() > 10 * typical, norms  # a first spike
         assert np.median(norms[12:16]) > 2 * np.median(norms[2:8]), norms  # creeping up
         assert norms[:-2].max() < 100 * typical and norms.max() > 1e6 * typical, norms  # the leap
         assert radii[-1] > 1000, radii  # far past the unit circle
     return {"nonfinite_at": run.diverged_at, "ratio_min": ratios.min(), "ratio_median": np.median(ratios),
-            "norm_median": np.median(norms), "norm_max": norms.max(), "norm_max_step": int(norms.argmax()) + 1,
+            "norm_median": np.median(norms), "norm_max": norms.max(),
+            "norm_max_step": int(norms.argmax()) + 1,
             "rho_first": radii[0], "rho_max": radii.max(), "dead_max": dead}
 
 
@@ -234,7 +242,7 @@ def check_min_char_rnn(seed: int | None = None) -> dict:
     assert smooth[-1] < 3.0, smooth[-1]
     radii = {r.spectrum_step: r.spectrum.spectral_radius for r in run.reports}
     later = [v for k, v in radii.items() if k >= 50]
-    assert 0.15 < radii[1] < 0.25 and 7 < min(later) and max(later) < 10.5, radii
+    assert 0.15 < radii[1] < 0.25 and min(later) > 7 and max(later) < 10.5, radii
     saturation = np.median([r.saturation for r in run.reports[50:]])
     assert saturation > 0.85, saturation
     assert not any(r.clipped for r in run.reports)
@@ -266,3 +274,34 @@ def test_exploding_clipped_story():
 
 def test_min_char_rnn_story():
     check_min_char_rnn()
+
+
+# ------------------------------------------------------------------------------ pace
+@pytest.mark.parametrize("name", ["sentiment", "sine", "vanishing", "exploding", "exploding-clipped",
+                                  "min-char-rnn"])
+def test_story_presets_have_a_pace(name):
+    pace = load_preset(name).pace
+    assert isinstance(pace, float) and 0 < pace <= 100
+
+
+@pytest.fixture
+def preset_dir(tmp_path, monkeypatch):
+    folder = tmp_path / "presets"
+    folder.mkdir()
+    monkeypatch.setattr(config_module, "resource_dir", lambda *parts: tmp_path.joinpath(*parts))
+    return folder
+
+
+def test_pace_is_read_from_the_top_level(preset_dir):
+    (preset_dir / "slow.toml").write_text('title = "x"\npace = 2\n[config]\nhidden = 8\n', encoding="utf-8")
+    (preset_dir / "fast.toml").write_text('title = "x"\n[config]\nhidden = 8\n', encoding="utf-8")
+    assert load_preset("slow").pace == 2.0
+    assert load_preset("fast").pace is None  # as fast as possible
+
+
+@pytest.mark.parametrize("value", ["0", "-1", '"fast"', "true", "nan", "inf"])
+def test_a_bad_pace_is_one_clear_error(preset_dir, value):
+    (preset_dir / "odd.toml").write_text(f'title = "x"\npace = {value}\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="pace must be a positive number") as info:
+        load_preset("odd")
+    assert "odd" in str(info.value)
