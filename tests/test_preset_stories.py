@@ -232,8 +232,7 @@ def check_min_char_rnn(seed: int | None = None) -> dict:
     steps = minute_of_steps(preset)
     run = run_preset("min-char-rnn", steps, seed)
     assert run.diverged_at is None
-    trainer = Trainer(preset.config)
-    baseline = math.log(len(trainer.task.vocab))
+    baseline = math.log(len(run.trainer.task.vocab))
     losses = run.losses
     assert losses[0] == pytest.approx(baseline, abs=0.05)
     smooth = smoothed(losses)
