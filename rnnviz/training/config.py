@@ -213,6 +213,8 @@ class Preset:
     description: str  # one paragraph: what the preset is
     watch: str  # what to look at in the panels while it trains
     config: TrainConfig
+    # Steps per second at which the story is meant to be watched; None: as fast as possible.
+    pace: float | None = None
 
 
 def list_presets() -> list[str]:
@@ -237,6 +239,12 @@ def load_preset(name: str) -> Preset:
     if not isinstance(settings, dict):
         raise ConfigError(f"preset {name!r} is broken: its config must be a [config] table")
     config = TrainConfig.from_dict(settings)
+    pace = data.get("pace")
+    if pace is not None and (isinstance(pace, bool) or not isinstance(pace, (int, float))
+                             or not math.isfinite(pace) or pace <= 0):
+        raise ConfigError(f"preset {name!r} is broken: pace must be a positive number of steps per "
+                          f"second; got {pace!r}")
     return Preset(name=name, title=str(data.get("title", name)),
                   description=" ".join(str(data.get("description", "")).split()),
-                  watch=" ".join(str(data.get("watch", "")).split()), config=config)
+                  watch=" ".join(str(data.get("watch", "")).split()), config=config,
+                  pace=float(pace) if pace is not None else None)
