@@ -35,7 +35,8 @@ from rnnviz.training import (
 )
 
 EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 2, 130
-METRIC_COLUMNS = ["step", "chars_seen", "elapsed_s", "train_loss", "val_loss", "val_accuracy", "val_rmse",
+METRIC_COLUMNS = ["step", "chars_seen", "elapsed_s", "train_loss", "val_loss", "val_loss_se", "val_windows",
+                  "val_accuracy", "val_rmse",
                   "lr", "global_norm_before", "global_norm_after", "clipped", "saturation",
                   "spectral_radius", "largest_singular_value"]
 SAMPLE_PREVIEW_CHARS = 60
@@ -193,13 +194,20 @@ def _metrics_row(report: StepReport) -> dict[str, object]:
             row["val_accuracy"] = repr(metrics["accuracy"])
         if "rmse" in metrics:
             row["val_rmse"] = repr(metrics["rmse"])
+        if "val_windows" in metrics:
+            row["val_loss_se"] = repr(metrics.get("val_loss_se", 0.0))
+            row["val_windows"] = int(metrics["val_windows"])
     return row
 
 
 def _eval_line(report: StepReport) -> str:
     assert report.evaluation is not None
     metrics = report.evaluation.metrics
-    parts = [f"step {report.step:>7}", f"train {report.loss:.4f}", f"val {report.evaluation.val_loss:.4f}"]
+    val = f"val {report.evaluation.val_loss:.4f}"
+    scored, total = int(metrics.get("val_windows", 0)), int(metrics.get("val_windows_total", 0))
+    if scored < total:  # a sample of the held-out windows: say how sure the number is
+        val += f" ± {metrics.get('val_loss_se', 0.0):.4f} ({scored:,} of {total:,} windows)"
+    parts = [f"step {report.step:>7}", f"train {report.loss:.4f}", val]
     if "accuracy" in metrics:
         parts.append(f"acc {metrics['accuracy']:.1%}")
     if "rmse" in metrics:
@@ -309,7 +317,8 @@ def run_presets(out: TextIO | None = None) -> int:
     out = out if out is not None else sys.stdout
     for name in list_presets():
         preset = load_preset(name)
-        print(f"{name:<18} {preset.title}", file=out)
+        pace = f"  ({preset.pace:g} steps/s)" if preset.pace else ""
+        print(f"{name:<18} {preset.title}{pace}", file=out)
     return EXIT_OK
 
 

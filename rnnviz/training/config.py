@@ -119,7 +119,7 @@ class TrainConfig:
     truncate: int | None = _setting(
         None, label="BPTT truncation", kind=int, low=0, high=10_000, optional=True, none_text="full",
         help="Backpropagate each loss through at most k steps; 'full' = all")
-    init: str = _setting("xavier", label="Initialisation", kind=str, choices=INITS,
+    init: str = _setting("uniform", label="Initialisation", kind=str, choices=INITS,
                          help="How the weights start; 'small' is min-char-rnn's randn×0.01")
     spectral_radius: float | None = _setting(
         None, label="Spectral radius", kind=float, low=0.001, high=1e6, decimals=3, optional=True,

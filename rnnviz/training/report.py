@@ -45,7 +45,9 @@ class EvalReport:
     """Held-out evaluation with frozen weights, every sequence started from h = 0.
 
     ``metrics`` always has ``val_loss`` and may have ``accuracy`` (sentiment) or ``rmse``
-    (sine). ``preview`` is task-specific output for the task panel:
+    (sine); charlm's also has ``val_windows`` (held-out windows scored), ``val_windows_total``
+    and ``val_loss_se`` (the standard error of the estimate; 0 when every window is scored).
+    ``preview`` is task-specific output for the task panel:
 
     - charlm: ``{"kind": "charlm", "sample": str}``
     - sentiment: ``{"kind": "sentiment", "classes": [str], "phrases": [str],
