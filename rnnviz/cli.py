@@ -220,6 +220,21 @@ def _eval_line(report: StepReport) -> str:
     return "  ".join(parts)
 
 
+def _drop_rows_after(path: Path, step: int) -> None:
+    """Resuming from ``step``: rows of later steps (a run that diverged and went back, or was
+    saved earlier than it was logged) would be written again, so they go."""
+    if not path.is_file():
+        return
+    with path.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    if not rows:
+        return
+    kept = [rows[0]] + [row for row in rows[1:] if row and row[0].isdigit() and int(row[0]) <= step]
+    if len(kept) < len(rows):
+        with path.open("w", newline="", encoding="utf-8") as fh:
+            csv.writer(fh).writerows(kept)
+
+
 def run_train(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out if out is not None else sys.stdout  # looked up now, so redirection works
     from tqdm import tqdm
@@ -232,6 +247,8 @@ def run_train(args: argparse.Namespace, out: TextIO | None = None) -> int:
         print(f"rnnviz: note: {note}", file=sys.stderr)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
+        if args.resume:
+            _drop_rows_after(out_dir / "metrics.csv", trainer.step_count)
         csv_file = (out_dir / "metrics.csv").open("a" if args.resume else "w", newline="", encoding="utf-8")
     except OSError as exc:
         raise UserError(f"cannot write to {out_dir}: {exc.strerror}") from exc
@@ -276,12 +293,15 @@ def run_train(args: argparse.Namespace, out: TextIO | None = None) -> int:
         finally:
             bar.close()
             signal.signal(signal.SIGINT, previous)
-    trainer.save(checkpoint)  # parameters are always the last finite ones
+    back = trainer.rewind_to_healthy() if diverged_report is not None else None
+    trainer.save(checkpoint)
     if diverged_report is not None:
         loss = diverged_report.loss
         what = f"the loss became {loss}" if not math.isfinite(loss) else "the weights became infinite"
-        raise UserError(f"training diverged at step {diverged_report.step + 1} ({what}); the last finite "
-                        f"weights are in {checkpoint} (try a lower --lr or --clip norm)")
+        where = (f"the state of step {back}, before the loss left its normal range, is in {checkpoint}"
+                 if back is not None else f"the last finite weights are in {checkpoint}")
+        raise UserError(f"training diverged at step {diverged_report.step + 1} ({what}); {where} (resume "
+                        "from it with a lower --lr or --clip norm)")
     if interrupted:
         print(f"interrupted at step {trainer.step_count}; saved {checkpoint}", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -558,10 +558,10 @@ def test_worker_exception_is_shown_and_the_app_lives(make_window: WindowFactory,
     assert len(data.steps) == fail_on - 1
 
     frames = window.frames_drawn
-    qtbot.waitUntil(lambda: window.frames_drawn > frames + 2, timeout=WAIT_MS)  # still drawing
     window.toggle_running()  # Start again: training goes on from where it stopped
     assert not window.banner.isVisible()  # and the message is dismissed
     wait_steps(qtbot, window, fail_on + 10)
+    qtbot.waitUntil(lambda: window.frames_drawn > frames + 2, timeout=WAIT_MS)  # still drawing
     assert window.session.data is data
     np.testing.assert_array_equal(data.steps.column("step")[:fail_on + 5], np.arange(1, fail_on + 6))
 

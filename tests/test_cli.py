@@ -262,9 +262,17 @@ class TestErrors:
         assert "diverged" in line
         model, _, meta = load_model(out / "checkpoint.npz")
         assert 0 < meta["step"] < 200
+        assert f"state of step {meta['step']}" in line  # it went back to before the blow-up
         assert all(np.isfinite(p).all() for p in model.params.values())
         _, rows = read_metrics(out / "metrics.csv")
-        assert len(rows) == meta["step"]  # the diverged step is not logged as a finite one
+        assert meta["step"] < len(rows) < 200  # every finite step is logged; the diverged one is not
+        # Resuming with clipping, as the message advises, trains on and logs each step once.
+        code, _, err = run(capsys, "train", "--resume", str(out / "checkpoint.npz"), "--clip", "norm",
+                           "--clip-value", "5", "--steps", "50", "--out", str(out), "--quiet")
+        assert code == 0, err
+        _, rows = read_metrics(out / "metrics.csv")
+        steps = [int(row["step"]) for row in rows]
+        assert steps == list(range(1, meta["step"] + 51))
 
 
 # ---------------------------------------------------------------------------- resume

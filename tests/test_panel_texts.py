@@ -31,7 +31,7 @@ def make_run(config: TrainConfig, steps: int, transform=None):
         report = trainer.step()
         accumulator.add(transform(report) if transform else report)
     data = RunData(task_info(run_details(trainer)), trainer.config)
-    data.add_batch(accumulator.take(generation=0, running=False))
+    data.add_batch(accumulator.take(run=1, seq=1, running=False))
     return data, trainer
 
 
@@ -42,7 +42,7 @@ def add_steps(data, trainer: Trainer, steps: int, transform=None) -> None:
     for _ in range(steps):
         report = trainer.step()
         accumulator.add(transform(report) if transform else report)
-    data.add_batch(accumulator.take(generation=0, running=False))
+    data.add_batch(accumulator.take(run=1, seq=1, running=False))
 
 
 def shown_panel(qtbot, cls, size=(420, 360)):

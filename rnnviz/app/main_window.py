@@ -12,6 +12,7 @@ import json
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 
 from rnnviz.app.controls import FALLBACK_PRESET, ControlsPanel
@@ -22,6 +23,7 @@ from rnnviz.app.panels.sampler import SamplerPanel
 from rnnviz.app.pending import PendingIndicator
 from rnnviz.app.qt import Qt, QtCore, QtGui, QtWidgets
 from rnnviz.app.session import TrainingSession
+from rnnviz.app.speed import SpeedControl, saved_pace, saved_pace_ok
 from rnnviz.app.steady_label import SteadyLabel
 from rnnviz.blas import limit_blas_threads
 from rnnviz.training import DEFAULT_PRESET, ConfigError, TrainConfig
@@ -105,12 +107,15 @@ class MainWindow(QtWidgets.QMainWindow):
 
         self._build_banner()
         self._build_actions()
+        self.speed = SpeedControl(self)
+        self.addActions([self.speed.slower_action, self.speed.faster_action])
         self._build_menus()
         self._build_toolbar()
         self._build_docks()
         self._build_status_bar()
         self._connect()
         self.controls.set_config(self.session.config, preset=preset_name)
+        self.speed.set_pace(self._first_pace)
         self._font_pt = DEFAULT_FONT_PT
         self._restore_settings()
         self._apply_font(self._font_pt)
@@ -156,12 +161,19 @@ class MainWindow(QtWidgets.QMainWindow):
         candidates.append((default.config, default.name))
         candidates.append((FALLBACK_PRESET.config, FALLBACK_PRESET.name))
         first, name = candidates[0]
+        self._first_pace = self._pace_of(name)
+        if restore_last_run and config is None and preset is None and saved_pace_ok(self.settings):
+            self._first_pace = saved_pace(self.settings)
         self._start_first = start
         self._fallbacks = candidates[1:]
         self._first_label = "last session" if restore_last_run and config is None and preset is None \
             and len(candidates) > 2 else name or "chosen"
         session = TrainingSession(first, parent=self, on_started=self._first_run_started, start=start)
         return session, name, problem
+
+    def _pace_of(self, preset: str) -> float | None:
+        chosen = self.controls.preset(preset) if preset else None
+        return chosen.pace if chosen is not None else None
 
     def _first_run_started(self, ok: bool, payload: object) -> None:
         """The first run is up, or could not start: then the next candidate is tried."""
@@ -176,6 +188,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.show_problem(_sentence(f"No run could start: {payload}"))
             return
         config, name = self._fallbacks.pop(0)
+        self.speed.set_pace(self._pace_of(name))
         self.show_problem(_sentence(f"Could not start the {self._first_label} settings: {payload}")
                           + " Starting the default preset instead.", kind="warning")
         self._first_label = name
@@ -247,6 +260,8 @@ class MainWindow(QtWidgets.QMainWindow):
         menu = self.menuBar().addMenu("&Training")
         for action in (self.start_action, self.step_action, self.reset_action):
             menu.addAction(action)
+        menu.addSeparator()
+        menu.addMenu(self.speed.menu)
         self.view_menu = self.menuBar().addMenu("&View")
         self.view_menu.addAction(self.large_text_action)
         self.view_menu.addAction(self.default_layout_action)
@@ -262,6 +277,8 @@ class MainWindow(QtWidgets.QMainWindow):
         bar.addSeparator()
         bar.addWidget(QtWidgets.QLabel(" Preset "))
         bar.addWidget(self.controls.preset_combo)
+        bar.addWidget(QtWidgets.QLabel(" Speed "))
+        bar.addWidget(self.speed.combo)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
         self.training_bar = bar
 
@@ -332,6 +349,7 @@ class MainWindow(QtWidgets.QMainWindow):
         s.run_replaced.connect(self._run_replaced)
         s.data_arrived.connect(self._wake_redraw)
         s.notice.connect(lambda message, kind: self.show_problem(message, kind=kind))
+        self.speed.changed.connect(s.set_pace)
         c = self.controls
         c.live_changed.connect(self._apply_live)
         c.preset_chosen.connect(self.choose_preset)
@@ -368,6 +386,7 @@ class MainWindow(QtWidgets.QMainWindow):
         s.setValue("window/state", self.saveState(STATE_VERSION))
         s.setValue("run/config", json.dumps(self.session.config.to_dict()))
         s.setValue("run/preset", self.controls.current_preset)
+        s.setValue("run/pace", "" if self.speed.pace is None else self.speed.pace)
         s.setValue("view/large_text", self._font_pt == LARGE_FONT_PT)
         s.setValue("loss/log_y", self.panel("loss").log_y.isChecked())
         s.setValue("sampler/seed", self.sampler.seed.text())
@@ -494,12 +513,17 @@ class MainWindow(QtWidgets.QMainWindow):
         self.show_problem(f"Training stopped with an error: {message}. Training is paused; the model "
                           "and settings are kept. Press Start to try again.", details=details)
 
-    def _diverged(self, step: int) -> None:
+    def _diverged(self, step: int, back: int | None) -> None:
+        """Say what happened and what to do; the advice works, because training went back to a
+        state from before the blow-up (the last finite weights are usually ruined already)."""
         latest = self.session.data.latest
         lr = f" (learning rate {latest.lr:.3g})" if latest is not None else ""
-        self.show_problem(f"The loss became non-finite at step {step:,}{lr}. The parameters from before "
-                          "that step are kept and training is paused. Lower the learning rate or turn "
-                          "on clipping, then press Start.")
+        where = (f"Training went back to step {back:,}, the last state before the loss left its normal "
+                 "range, and is paused. " if back is not None else
+                 "The parameters from before that step are kept and training is paused. ")
+        then = f"continue from step {back:,}" if back is not None else "continue"
+        self.show_problem(f"The loss became non-finite at step {step:,}{lr}. {where}Lower the learning "
+                          f"rate or turn on clipping, then press Start to {then}.")
 
     def _running_changed(self, running: bool) -> None:
         self.start_action.setText("Pause" if running else "Start")
@@ -543,13 +567,23 @@ class MainWindow(QtWidgets.QMainWindow):
         if preset is None:
             self.show_problem(f"Unknown preset {name!r}.", kind="warning")
             return None
-        return self._start_new_run(preset.config, name, f"Loading the {preset.title} preset", start=True)
+        previous_pace = self.speed.pace
+        self.speed.set_pace(preset.pace)  # before the new run, so it starts at its pace
 
-    def _start_new_run(self, config: TrainConfig, preset: str, what: str, start: bool = False) -> int:
+        def failed() -> None:
+            self.speed.set_pace(previous_pace)
+
+        return self._start_new_run(preset.config, name, f"Loading the {preset.title} preset", start=True,
+                                   on_failure=failed)
+
+    def _start_new_run(self, config: TrainConfig, preset: str, what: str, start: bool = False,
+                       on_failure: Callable[[], None] | None = None) -> int:
         """Ask for a new run; the current one carries on until it is replaced, and stays if the
         new one cannot start (a bad corpus, not enough memory)."""
         def done(ok: bool, payload: object) -> None:
             if not ok:
+                if on_failure is not None:
+                    on_failure()
                 self.show_problem(f"{what} failed: {_sentence(str(payload))} The current run carries on.",
                                   kind="warning")
                 return

@@ -85,7 +85,7 @@ class TrainingSession(QtCore.QObject):
     """Start, pause, step, reset, save and load: everything the app asks of training."""
 
     failed = Signal(str, str)  # message, traceback
-    diverged = Signal(int)  # the step at which the loss became non-finite
+    diverged = Signal(int, object)  # the step whose loss was non-finite, the step gone back to (or None)
     running_changed = Signal(bool)
     run_replaced = Signal()  # a new run (reset or checkpoint): panels start over
     data_arrived = Signal()  # a batch was filed
@@ -116,6 +116,7 @@ class TrainingSession(QtCore.QObject):
         self.step_count = 0
         self.autosaved_step: int | None = None
         self.load_notes: list[str] = []  # what a loaded checkpoint could not restore
+        self._rewound_to: int | None = None  # after a divergence: where training went back to
         self.last_batch_at = time.monotonic()
         self.process_number = 0
         self.data = RunData(placeholder_task_info(config), config)
@@ -368,6 +369,11 @@ class TrainingSession(QtCore.QObject):
             if message[1] == self.run_id:
                 self._set_running(False)
                 self.failed.emit(message[2], message[3])
+        elif kind == "rewound":
+            if message[1] == self.run_id:
+                self._set_running(False)
+                self._rewound_to = message[3]
+                self.diverged.emit(int(message[2]), message[3])
         elif kind == "autosaved":
             if message[1] == self.run_id:
                 self.autosaved_step = int(message[2])
@@ -456,6 +462,7 @@ class TrainingSession(QtCore.QObject):
         self.run_id = run
         self.config = config
         self._last_seq = 0
+        self._rewound_to = None
         self.data = RunData(task_info(details), config)
         self.data.start_step = step
         self.data.running = running
@@ -483,12 +490,16 @@ class TrainingSession(QtCore.QObject):
                 return  # a duplicate, or a batch overtaken by a newer one
             self._last_seq = batch.seq
             self.last_batch_at = time.monotonic()
+            if self._rewound_to is not None:
+                # The first steps after going back: the curves continue from that step (the
+                # blow-up stayed on screen while paused; its marker stays).
+                self.data.truncate_after(self._rewound_to)
+                self._rewound_to = None
             self.data.add_batch(batch)
             self.data.running = self._running  # a batch sent before a pause arrived still says running
             self.step_count = batch.latest.step
             if batch.scalars["diverged"].any():  # the training process paused itself
                 self._set_running(False)
-                self.diverged.emit(int(batch.latest.step))
             self.data_arrived.emit()
         finally:
             self._send("ack")

@@ -226,7 +226,12 @@ class TrainingLoop:
             return
         self.acc.add(report)
         if report.diverged:
+            # Pause, show the blow-up, and go back to the last state before the loss left its
+            # normal range (the last finite one is usually ruined already): Start continues there.
             self.running, self.step_requests = False, 0
+            self.send_batch()
+            back = self.trainer.rewind_to_healthy()
+            self.conn.send(("rewound", self.run_id, report.step + 1, back))
 
     def send_batch(self) -> None:
         self.seq += 1

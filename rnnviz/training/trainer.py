@@ -8,6 +8,7 @@ checkpoint stores that generator's state so a resumed run continues exactly.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Iterator
@@ -25,6 +26,8 @@ from rnnviz.core.vocab import Vocabulary
 from rnnviz.tasks import Task, TaskError, make_task
 from rnnviz.training.config import LIVE_FIELDS, ConfigError, TrainConfig
 from rnnviz.training.report import EvalReport, StepReport, frozen_array, frozen_mapping
+from rnnviz.training.snapshots import EVERY as SNAPSHOT_EVERY
+from rnnviz.training.snapshots import SnapshotRing
 
 # The optimizer sees all parameters as one vector under this name (see RNN.flat_params).
 _FLAT = "theta"
@@ -56,6 +59,9 @@ class Trainer:
         self._spectrum_step = 0
         self._pending: dict[str, Any] = {}
         self._pending_lock = threading.Lock()
+        flat = self.model.flat_params
+        self.snapshots = SnapshotRing(state_bytes=3 * flat.nbytes)  # parameters + optimizer moments
+        self._take_snapshot()
 
     # ------------------------------------------------------------- live settings
     def update_live(self, **changes: Any) -> None:
@@ -100,6 +106,7 @@ class Trainer:
             if not diverged:
                 diverged = not self._update(result.flat_grads)
         self.diverged = diverged
+        self.snapshots.record(float(result.loss) if not diverged else math.nan, float(clip.global_before))
         if not diverged:
             self.step_count += 1
             self.tokens_seen += batch.tokens
@@ -114,6 +121,8 @@ class Trainer:
                 if cfg.lr_schedule == "plateau":
                     lr_halved = self.schedule.update(self.optimizer, evaluation.val_loss)
         self.elapsed_s += time.perf_counter() - started
+        if not diverged and self.step_count % SNAPSHOT_EVERY == 0:
+            self._take_snapshot()
         watched = min(max(int(self.watched_sequence), 0), result.hidden.shape[1] - 1)
         return StepReport(
             step=self.step_count,
@@ -174,6 +183,10 @@ class Trainer:
     # ---------------------------------------------------------------- checkpoints
     def save(self, path: str | Path) -> Path:
         """Write parameters, optimizer state, RNG state, data position and config."""
+        return save_checkpoint(path, *self.state())
+
+    def state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """Everything a checkpoint holds, as arrays and JSON-ready metadata (not copied)."""
         arrays: dict[str, np.ndarray] = {f"param.{k}": v for k, v in self.model.params.items()}
         arrays.update({f"optim.{k}": v for k, v in self.optimizer.state_dict().items()})
         if self.carried_state is not None:
@@ -195,7 +208,26 @@ class Trainer:
             "schedule": self.schedule.state(),
             "last_val_loss": self.last_eval.val_loss if self.last_eval else None,
         }
-        return save_checkpoint(path, arrays, meta)
+        return arrays, meta
+
+    # ------------------------------------------------------------------ rewind
+    def _take_snapshot(self) -> None:
+        self.snapshots.take(self.step_count, *self.state())
+
+    def rewind_to_healthy(self) -> int | None:
+        """After a divergence: go back to the latest kept state after which training looked
+        normal (see ``snapshots``), keeping the current settings and learning rate; return its
+        step, or None if none is kept."""
+        snapshot = self.snapshots.healthy()
+        if snapshot is None:
+            return None
+        lr, elapsed = self.optimizer.lr, self.elapsed_s
+        self._restore(snapshot.arrays, snapshot.meta, f"the state of step {snapshot.step}")
+        self.load_notes = []
+        self.optimizer.lr, self.elapsed_s = lr, elapsed  # settings chosen since then stay
+        self.diverged = False
+        self.snapshots.forget_after(snapshot.step)
+        return snapshot.step
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, config: TrainConfig | None = None,
@@ -213,6 +245,8 @@ class Trainer:
                 config = stored.resumed_with(changes or {})
             trainer = cls(config)
             trainer._restore(arrays, meta, path)
+            trainer.snapshots = SnapshotRing(state_bytes=3 * trainer.model.flat_params.nbytes)
+            trainer._take_snapshot()  # the loaded state is the first one to go back to
             if changes and "lr" in changes:  # asked for: it replaces the stored (maybe halved) rate
                 trainer.optimizer.lr = float(config.lr)
         except (CheckpointError, ConfigError, TaskError):
