@@ -440,10 +440,17 @@ class MainWindow(QtWidgets.QMainWindow):
             self.frames_drawn += 1
             # Paused and everything drawn: the timer stops (an idle window does not wake the
             # machine ~75 times a second); new data, a new run or a changed view option wake it.
-            if not self.session.running:
+            if not self.session.running and self._all_drawn():
                 for panel in self.panels:
                     panel.flush_summary(force=True)  # the final numbers, not a stale live one
                 self.redraw_timer.stop()
+
+    def _all_drawn(self) -> bool:
+        """Every panel on screen shows the latest data (a batch that came in mid-round has
+        not reached the panels drawn before it)."""
+        data = self.session.data
+        return all(panel._data is data and panel._version == data.version
+                   for panel in self.panels if panel.widget.isVisible())
 
     def _wake_redraw(self) -> None:
         """New data or a changed view: redraw at the full frame rate until paused and drawn."""

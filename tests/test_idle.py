@@ -1,0 +1,31 @@
+"""An idle window sleeps: paused and drawn, nothing polls or redraws; new data wakes it."""
+
+from __future__ import annotations
+
+from tests.conftest import SINE
+
+WAIT_MS = 20_000
+
+
+def test_paused_window_stops_redrawing_and_wakes_for_new_data(make_window, qtbot) -> None:
+    window = make_window(SINE)
+    qtbot.waitUntil(lambda: window.session.data.step >= 20, timeout=WAIT_MS)
+    assert window.redraw_timer.isActive()
+    window.toggle_running()
+    qtbot.waitUntil(lambda: not window.redraw_timer.isActive(), timeout=WAIT_MS)
+    data = window.session.data
+    loss = window.panel("loss")
+    assert loss._version == data.version  # it stopped only once the last batch was drawn
+    frames = window.frames_drawn
+    qtbot.wait(300)
+    assert window.frames_drawn == frames  # asleep
+
+    step = data.step
+    window.step_once()  # new data wakes it, and it sleeps again once that is drawn
+    qtbot.waitUntil(lambda: data.step == step + 1, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.frames_drawn > frames, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not window.redraw_timer.isActive(), timeout=WAIT_MS)
+    assert loss._version == data.version and f"step {step + 1:,}" in loss.summary.text()
+
+    loss.log_y.setChecked(not loss.log_y.isChecked())  # a view option wakes it too
+    assert window.redraw_timer.isActive()
