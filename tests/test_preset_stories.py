@@ -251,7 +251,33 @@ def check_min_char_rnn(seed: int | None = None) -> dict:
             "rho_after_50": (min(later), max(later)), "saturation_median": saturation}
 
 
+def check_charlm(seed: int | None = None) -> dict:
+    """The default preset's text: the training loss falls to ~2.1 by step 200 and ~1.5 by 500;
+    validation is lowest, near 1.84, between steps 1,300 and 2,000; then the training loss
+    keeps falling (~1.1 by 2,000) while validation climbs back towards 1.95 by 4,000."""
+    run = run_preset("charlm", 4000, seed)
+    assert run.diverged_at is None
+    smooth = smoothed(run.losses)
+    assert abs(run.losses[0] - math.log(73)) < 0.05, run.losses[0]
+    assert 1.95 < smooth[199] < 2.25 and 1.4 < smooth[499] < 1.65, (smooth[199], smooth[499])
+    assert smooth[1999] < 1.25, smooth[1999]
+    evals = run.evaluations()
+    steps = np.array([step for step, _ in evals])
+    vals = np.array([m["val_loss"] for _, m in evals])
+    best = int(np.argmin(vals))
+    assert 1200 <= steps[best] <= 2100, steps[best]
+    assert 1.78 < vals[best] < 1.90, vals[best]
+    assert vals[-1] > vals[best] + 0.05 and vals[-1] < 2.05, vals[-1]  # overfitting, on screen
+    assert all(m["val_windows"] == m["val_windows_total"] for _, m in evals)  # the whole held-out part
+    return {"smoothed_200": smooth[199], "smoothed_500": smooth[499], "smoothed_2000": smooth[1999],
+            "best_val": (int(steps[best]), vals[best]), "val_4000": vals[-1]}
+
+
 # ------------------------------------------------------------------------------ tests
+def test_charlm_story():
+    check_charlm()
+
+
 def test_sentiment_story():
     check_sentiment()
 
