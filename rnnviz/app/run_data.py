@@ -83,6 +83,7 @@ class RunData:
         self.total_clipped = 0
         self.recent_clipped: deque[bool] = deque(maxlen=RECENT_WINDOW)
         self.divergences: deque[int] = deque(maxlen=100)  # steps where the loss went non-finite
+        self.marks: deque[tuple[int, str]] = deque(maxlen=50)  # (step, what changed there)
         self.running = False
         self._ema = 0.0
         self._ema_weight = 0.0
@@ -115,6 +116,12 @@ class RunData:
         self.divergences.extend(int(s) for s in batch.scalars["step"][diverged])
         self.latest = batch.latest
         self.running = batch.running
+        self.version += 1
+
+    def add_mark(self, step: int, text: str) -> None:
+        """Note a change at ``step`` (a live setting, a load, a restart) for the loss panel, so
+        cause and effect sit on the same axis."""
+        self.marks.append((int(step), text))
         self.version += 1
 
     def truncate_after(self, step: int) -> None:

@@ -81,6 +81,21 @@ def describe_exit(exitcode: int | None) -> str:
     return f"it exited with code {exitcode}"
 
 
+def describe_change(before: TrainConfig, after: TrainConfig) -> str:
+    """A short label for a live change: "lr 0.003 → 0.01", "clip none → norm 5"."""
+    def clip(config: TrainConfig) -> str:
+        return "none" if config.clip == "none" else f"{config.clip} {config.clip_value:g}"
+
+    parts = []
+    if before.lr != after.lr:
+        parts.append(f"lr {before.lr:g} → {after.lr:g}")
+    if clip(before) != clip(after):
+        parts.append(f"clip {clip(before)} → {clip(after)}")
+    if before.lr_schedule != after.lr_schedule:
+        parts.append(f"schedule {before.lr_schedule} → {after.lr_schedule}")
+    return ", ".join(parts)
+
+
 class TrainingSession(QtCore.QObject):
     """Start, pause, step, reset, save and load: everything the app asks of training."""
 
@@ -247,8 +262,12 @@ class TrainingSession(QtCore.QObject):
         not_live = set(changes) - LIVE_FIELDS
         if not_live:
             raise ConfigError(f"{', '.join(sorted(not_live))} can only change on reset")
+        before = self.config
         self.config = self.config.replace(**changes)  # validates; raises ConfigError
         self._send("live", changes)
+        text = describe_change(before, self.config)
+        if text:
+            self.data.add_mark(self.data.step, text)
 
     # ----------------------------------------------------------------- requests
     def reset(self, config: TrainConfig, start: bool = False, on_done: Done | None = None,
@@ -433,6 +452,7 @@ class TrainingSession(QtCore.QObject):
             where = (f"from step {step:,}, the last autosave" if resumed_from is not None
                      else "from step 0 (there was no autosave yet)")
             self.notice.emit(f"{why}; a new one continues the run {where}.", "warning")
+            self.data.add_mark(step, "training process restarted")
 
         self._pending_restart(kind, argument, recovered)
 
@@ -465,6 +485,8 @@ class TrainingSession(QtCore.QObject):
         self._rewound_to = None
         self.data = RunData(task_info(details), config)
         self.data.start_step = step
+        if details.get("loaded_from"):
+            self.data.add_mark(step, f"loaded {Path(details['loaded_from']).name}")
         self.data.running = running
         self.last_batch_at = time.monotonic()
         self._set_running(running)

@@ -308,7 +308,8 @@ class TrainingLoop:
                     trainer = Trainer(TrainConfig.from_dict(argument["config"]))
                 else:
                     trainer = Trainer.from_checkpoint(argument["path"])
-                self.replace(trainer, run, start=bool(argument.get("start", False)))
+                self.replace(trainer, run, start=bool(argument.get("start", False)),
+                             loaded_from=argument.get("path") if kind == "load" else None)
                 payload: Any = run_details(trainer)
                 payload["running"] = self.running
             elif kind == "describe":
@@ -329,7 +330,7 @@ class TrainingLoop:
             return
         self.conn.send(("reply", request, True, payload))
 
-    def replace(self, trainer: Trainer, run: int, start: bool) -> None:
+    def replace(self, trainer: Trainer, run: int, start: bool, loaded_from: str | None = None) -> None:
         """The new run trains at once if the app asked for that (it did if the old one was
         training), else it waits paused; the announcement says which."""
         self.trainer = trainer
@@ -338,7 +339,7 @@ class TrainingLoop:
         self.next_step_at = time.monotonic()
         self.acc = _Accumulator()
         self.step_requests = 0  # batches of the old run still in flight are acknowledged as usual
-        self.conn.send(("run", run, {**run_details(trainer), "running": start}))
+        self.conn.send(("run", run, {**run_details(trainer), "running": start, "loaded_from": loaded_from}))
         self.saved_step = -1
         self.autosave(force=True)
 

@@ -35,6 +35,9 @@ from rnnviz.app.panels.base import (
 from rnnviz.app.qt import QtWidgets, pg
 from rnnviz.app.run_data import RunData
 
+MAX_MARKS = 6  # the latest changes marked on the curve
+MARK_COLOUR = "#5E35B1"  # violet: not a curve's colour
+
 
 class LossPanel(Panel):
     title = "Loss"
@@ -82,6 +85,17 @@ class LossPanel(Panel):
                                                      "anchors": [(1, 0.5), (1, 0.5)]})
         self.plot.addItem(self.divergence, ignoreBounds=True)
         self.divergence.hide()
+        # Changes (a live learning rate or clipping, a load, a restart): thin lines, short labels,
+        # at staggered heights so neighbours do not cover each other.
+        self.marks: list[pg.InfiniteLine] = []
+        for i in range(MAX_MARKS):
+            options = {"position": 0.97 - 0.09 * (i % 3), "color": MARK_COLOUR,
+                       "fill": (255, 255, 255, 210), "anchors": [(0, 0.5), (0, 0.5)]}
+            line = pg.InfiniteLine(angle=90, pen=pen(MARK_COLOUR, 1, dashed=True), movable=False,
+                                   label="", labelOpts=options)
+            line.hide()
+            self.plot.addItem(line, ignoreBounds=True)
+            self.marks.append(line)
         self._baseline_value = math.nan
         self._baseline_text = "baseline"
         self.range = StableRange(self.plot)
@@ -100,6 +114,8 @@ class LossPanel(Panel):
         self._baseline_text = text
         self._place_baseline()
         self.divergence.hide()
+        for line in self.marks:
+            line.hide()
         self._evals_drawn = ()
         self.range.reset()
         for curve in (self.raw, self.smoothed, self.val):
@@ -150,6 +166,7 @@ class LossPanel(Panel):
         if data.divergences:
             step = data.divergences[-1]
             set_line(self.divergence, step, f"loss non-finite at step {step:,}")
+        self._draw_marks(data)
         parts = [f"<b>step {data.step:,}</b>"]
         smoothed = steps.last("smoothed_loss")
         parts.append(f"training <b style='color:{BLUE}'>{fmt(smoothed)}</b>")
@@ -163,6 +180,18 @@ class LossPanel(Panel):
         if steps.stride > 1:
             parts.append(f"<span style='color:{GREY}'>history thinned to 1 in {steps.stride} steps</span>")
         self.set_live_summary(" · ".join(parts))
+
+
+    def _draw_marks(self, data: RunData) -> None:
+        """The latest changes, each a thin line where it happened (stagger by order)."""
+        shown = [(step, text) for step, text in data.marks if step <= data.step][-MAX_MARKS:]
+        for i, line in enumerate(self.marks):
+            if i < len(shown):
+                step, text = shown[i]
+                set_line(line, step, f" {text}")
+                line.label.setPosition(0.97 - 0.09 * (i % 3))
+            else:
+                line.hide()
 
 
 def validation_tooltip(metrics: Mapping[str, float]) -> str:
