@@ -89,7 +89,7 @@ class LossPanel(Panel):
         # at staggered heights so neighbours do not cover each other.
         self.marks: list[pg.InfiniteLine] = []
         for i in range(MAX_MARKS):
-            options = {"position": 0.97 - 0.09 * (i % 3), "color": MARK_COLOUR,
+            options = {"position": 0.72 - 0.1 * (i % 3), "color": MARK_COLOUR,
                        "fill": (255, 255, 255, 210), "anchors": [(0, 0.5), (0, 0.5)]}
             line = pg.InfiniteLine(angle=90, pen=pen(MARK_COLOUR, 1, dashed=True), movable=False,
                                    label="", labelOpts=options)
@@ -188,8 +188,16 @@ class LossPanel(Panel):
         for i, line in enumerate(self.marks):
             if i < len(shown):
                 step, text = shown[i]
-                set_line(line, step, f" {text}")
-                line.label.setPosition(0.97 - 0.09 * (i % 3))
+                set_line(line, step, f" {text} ")
+                # The label on the side with more room, so it is never cut at the plot's edge.
+                left, right = self.plot.viewRange()[0]
+                width = max(line.label.boundingRect().width() * self.plot.getViewBox().viewPixelSize()[0],
+                            1e-9)
+                # Right of the line if it fits, else shifted left just enough (at most to the axis).
+                side = min(max((step + width - right) / width, 0.0), max((step - left) / width, 0.0), 1.0)
+                line.label.anchors = [(side, 0.5), (side, 0.5)]
+                line.label.setPosition(0.72 - 0.1 * (i % 3))
+                line.label.updatePosition()
             else:
                 line.hide()
 
