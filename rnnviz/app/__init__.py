@@ -33,7 +33,8 @@ def run_app(argv: list[str] | None = None, preset: str | None = None, exit_proce
     from rnnviz.app.qt import QtGui, QtWidgets
     from rnnviz.training import ConfigError
 
-    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(
+    existing = QtWidgets.QApplication.instance()
+    app = existing if isinstance(existing, QtWidgets.QApplication) else QtWidgets.QApplication(
         list(argv) if argv is not None else sys.argv[:1])
     app.setApplicationName("rnnviz")
     app.setOrganizationName("rnnviz")

@@ -21,7 +21,8 @@ class DecimatingHistory:
             raise ValueError("capacity must be at least 2")
         self.names = tuple(columns)
         self.capacity = int(capacity)
-        self._data = {name: np.full(self.capacity, np.nan, dtype=dtype) for name in self.names}
+        self._data: dict[str, np.ndarray] = {
+            name: np.full(self.capacity, np.nan, dtype=dtype) for name in self.names}
         self.size = 0  # rows stored
         self.stride = 1  # every stride-th incoming row is kept
         self.seen = 0  # rows offered so far

@@ -358,7 +358,7 @@ class TrainingSession(QtCore.QObject):
             return
         if self._reader is None:  # pragma: no cover - Windows: poll, then a whole message
             try:
-                for _ in range(200):
+                for _attempt in range(DRAIN_LIMIT):
                     if self._closed or not self._conn.poll():
                         break
                     self._handle(self._conn.recv())

@@ -98,7 +98,7 @@ def saved_pace_ok(settings: QtCore.QSettings) -> bool:
 def saved_pace(settings: QtCore.QSettings) -> float | None:
     value = settings.value("run/pace", "", type=str)
     try:
-        pace = float(value)
+        pace = float(str(value))
     except ValueError:
         return None
     return pace if pace > 0 else None

@@ -138,7 +138,7 @@ class GradientFlowPanel(Panel):
             return []
         candidates = tick_candidates(low, high, log=True)  # densest first
         spaced = [c for c in candidates if c.size >= 2 and np.min(np.diff(c)) / (high - low) * size >= 20]
-        chosen = spaced[0] if spaced else candidates[-1] if candidates else []
+        chosen: np.ndarray | list[float] = spaced[0] if spaced else candidates[-1] if candidates else []
         return [(1.0, list(chosen))]
 
     def start_run(self, data: RunData) -> None:

@@ -89,10 +89,10 @@ class LossPanel(Panel):
         # at staggered heights so neighbours do not cover each other.
         self.marks: list[pg.InfiniteLine] = []
         for i in range(MAX_MARKS):
-            options = {"position": 0.72 - 0.1 * (i % 3), "color": MARK_COLOUR,
+            label_options: dict[str, object] = {"position": 0.72 - 0.1 * (i % 3), "color": MARK_COLOUR,
                        "fill": (255, 255, 255, 210), "anchors": [(0, 0.5), (0, 0.5)]}
             line = pg.InfiniteLine(angle=90, pen=pen(MARK_COLOUR, 1, dashed=True), movable=False,
-                                   label="", labelOpts=options)
+                                   label="", labelOpts=label_options)
             line.hide()
             self.plot.addItem(line, ignoreBounds=True)
             self.marks.append(line)
@@ -168,8 +168,8 @@ class LossPanel(Panel):
             set_line(self.divergence, step, f"loss non-finite at step {step:,}")
         self._draw_marks(data)
         parts = [f"<b>step {data.step:,}</b>"]
-        smoothed = steps.last("smoothed_loss")
-        parts.append(f"training <b style='color:{BLUE}'>{fmt(smoothed)}</b>")
+        smoothed_now = steps.last("smoothed_loss")
+        parts.append(f"training <b style='color:{BLUE}'>{fmt(smoothed_now)}</b>")
         if len(evals):
             parts.append(f"validation <b style='color:{ORANGE}'>{fmt(evals.last('val_loss'))}</b> "
                          f"(step {int(evals.last('step')):,})")

@@ -118,6 +118,7 @@ class SpectrumPanel(Panel):
         self.sigma_curve.setData(x, sigmas)
         self.history_range.fit([ends(steps)], [rhos, sigmas, np.array([1.0])])
         spec = report.spectrum
+        assert spec is not None  # checked on entry
         eig = np.asarray(spec.eigenvalues)
         rho, sigma = spec.spectral_radius, spec.largest_singular_value
         self.eigenvalues.setData(eig.real, eig.imag)
