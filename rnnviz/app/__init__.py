@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +29,7 @@ def run_app(argv: list[str] | None = None, preset: str | None = None, exit_proce
     if not has_display():
         print(NO_DISPLAY_MESSAGE, file=sys.stderr)
         return 2
-    from rnnviz.app.lifecycle import SignalCloser, enable_crash_reports, quiet_exit, setup_logging, state_dir
-    from rnnviz.app.main_window import MainWindow
-    from rnnviz.app.qt import QtGui, QtWidgets
-    from rnnviz.training import ConfigError
+    from PySide6 import QtGui, QtWidgets  # the plotting library and the window come after the splash
 
     existing = QtWidgets.QApplication.instance()
     app = existing if isinstance(existing, QtWidgets.QApplication) else QtWidgets.QApplication(
@@ -39,22 +37,32 @@ def run_app(argv: list[str] | None = None, preset: str | None = None, exit_proce
     app.setApplicationName("rnnviz")
     app.setOrganizationName("rnnviz")
     app.setApplicationDisplayName("rnnviz")
+    splash = _splash(QtGui, QtWidgets)
+    app.processEvents()
+    splash_at = time.time()
+    from rnnviz.app.lifecycle import SignalCloser, enable_crash_reports, quiet_exit, setup_logging, state_dir
+    from rnnviz.app.main_window import MainWindow
+    from rnnviz.training import ConfigError
+
     try:
         folder = state_dir()
     except OSError:
         folder = None
     setup_logging(folder)
     enable_crash_reports(folder)
+    log.info("splash shown at %.3f", splash_at)  # logging starts later than the splash
     font = QtGui.QFont(app.font())
     font.setPointSize(max(font.pointSize(), 10))
     app.setFont(font)
     try:
         window = MainWindow(preset=preset)
     except ConfigError as exc:
+        splash.close()
         print(f"rnnviz: {exc}", file=sys.stderr)
         return 2
     closer = SignalCloser(window)
     window.show()
+    splash.finish(window)
     log.info("window shown")
     code = int(app.exec())
     window.close()  # saves settings and stops training, if the loop ended some other way
@@ -64,6 +72,29 @@ def run_app(argv: list[str] | None = None, preset: str | None = None, exit_proce
     if exit_process:
         quiet_exit(code)
     return code
+
+
+def _splash(QtGui, QtWidgets):
+    """A plain "starting" card, on screen a fraction of a second after launch, while the
+    plotting library loads and the window is built (a second or two on a warm start)."""
+    pixmap = QtGui.QPixmap(440, 150)
+    pixmap.fill(QtGui.QColor("#FFFFFF"))
+    painter = QtGui.QPainter(pixmap)
+    painter.setPen(QtGui.QColor("#0B4F8A"))
+    font = painter.font()
+    font.setPointSize(22)
+    font.setBold(True)
+    painter.setFont(font)
+    painter.drawText(28, 62, "rnnviz")
+    font.setPointSize(11)
+    font.setBold(False)
+    painter.setFont(font)
+    painter.setPen(QtGui.QColor("#424242"))
+    painter.drawText(28, 100, "Starting: opening the window, then training…")
+    painter.end()
+    splash = QtWidgets.QSplashScreen(pixmap)
+    splash.show()
+    return splash
 
 
 __all__ = ["NO_DISPLAY_MESSAGE", "has_display", "run_app"]
