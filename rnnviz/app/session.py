@@ -435,8 +435,8 @@ class TrainingSession(QtCore.QObject):
         self._restarts.append(now)
         self._spawn()
         path = autosave_path(self.autosave_dir, self.run_id)
-        resumed_from = self.autosaved_step if path.is_file() else None
-        if resumed_from is not None:
+        from_autosave = path.is_file()  # written atomically: if it is there, it is whole
+        if from_autosave:
             argument: dict[str, Any] = {"run": self.run_id, "path": str(path), "start": was_running}
             kind = "load"
         else:
@@ -449,7 +449,7 @@ class TrainingSession(QtCore.QObject):
                 self.notice.emit(f"{why}; restarting it failed: {payload}.", "error")
                 return
             step = int(payload["step"])
-            where = (f"from step {step:,}, the last autosave" if resumed_from is not None
+            where = (f"from step {step:,}, the last autosave" if from_autosave
                      else "from step 0 (there was no autosave yet)")
             self.notice.emit(f"{why}; a new one continues the run {where}.", "warning")
             self.data.add_mark(step, "training process restarted")
