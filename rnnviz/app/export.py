@@ -12,20 +12,29 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from rnnviz.app.run_data import GRAD_COLUMNS, RunData
+from rnnviz.training.metrics import METRIC_COLUMNS
 
-CSV_COLUMNS = ("step", "tokens_seen", "elapsed_s", "train_loss", "train_loss_smoothed", "val_loss",
-               "accuracy", "rmse", "lr", "clip_value", "global_norm_before", "global_norm_after",
-               "clipped", "saturation", "diverged", "spectral_radius", "largest_singular_value",
-               *(c.replace("grad_before.", "grad_norm_before_").replace("grad_after.", "grad_norm_after_")
-                 for c in GRAD_COLUMNS))
-_STEP_SOURCES = {"step": "step", "tokens_seen": "tokens_seen", "elapsed_s": "elapsed_s",
-                 "train_loss": "loss", "train_loss_smoothed": "smoothed_loss", "lr": "lr",
-                 "clip_value": "clip_value", "global_norm_before": "global_before",
-                 "global_norm_after": "global_after", "clipped": "clipped", "saturation": "saturation",
-                 "diverged": "diverged",
-                 **{c.replace("grad_before.", "grad_norm_before_")
-                    .replace("grad_after.", "grad_norm_after_"): c for c in GRAD_COLUMNS}}
-_INTEGER_COLUMNS = {"step", "tokens_seen", "clipped", "diverged"}
+
+def _grad_column(source: str) -> str:
+    """``grad_before.W_hh`` → ``grad_norm_before_W_hh``."""
+    return source.replace("grad_before.", "grad_norm_before_").replace("grad_after.", "grad_norm_after_")
+
+
+# Column name → RunData step-history column, for the shared metric columns the app records ...
+_SHARED_STEP_SOURCES = {"step": "step", "chars_seen": "tokens_seen", "elapsed_s": "elapsed_s",
+                        "train_loss": "loss", "lr": "lr", "global_norm_before": "global_before",
+                        "global_norm_after": "global_after", "clipped": "clipped", "saturation": "saturation"}
+# ... and for what only the app records (the smoothed curve it draws, each parameter's norm).
+_APP_STEP_SOURCES = {"train_loss_smoothed": "smoothed_loss", "clip_value": "clip_value",
+                     "diverged": "diverged", **{_grad_column(c): c for c in GRAD_COLUMNS}}
+_STEP_SOURCES = {**_SHARED_STEP_SOURCES, **_APP_STEP_SOURCES}
+_EVAL_SOURCES = {"val_loss": "val_loss", "val_accuracy": "accuracy", "val_rmse": "rmse"}
+_SPECTRUM_SOURCES = {"spectral_radius": "spectral_radius", "largest_singular_value": "largest_singular_value"}
+# The CLI's columns in the CLI's order (those the app's history keeps; it keeps no per-evaluation
+# window count or standard error), then the app's own.
+_RECORDED = {*_SHARED_STEP_SOURCES, *_EVAL_SOURCES, *_SPECTRUM_SOURCES}
+CSV_COLUMNS = (*(c for c in METRIC_COLUMNS if c in _RECORDED), *_APP_STEP_SOURCES)
+_INTEGER_COLUMNS = {"step", "chars_seen", "clipped", "diverged"}
 
 
 def _cell(name: str, value: float) -> str:
@@ -42,8 +51,8 @@ def metric_rows(data: RunData) -> Iterable[dict[str, str]]:
     columns = {name: steps.column(source) for name, source in _STEP_SOURCES.items()}
     evals = {int(s): i for i, s in enumerate(data.evals.column("step"))}
     spectra = {int(s): i for i, s in enumerate(data.spectra.column("step"))}
-    eval_cols = {k: data.evals.column(k) for k in ("val_loss", "accuracy", "rmse")}
-    spec_cols = {k: data.spectra.column(k) for k in ("spectral_radius", "largest_singular_value")}
+    eval_cols = {name: data.evals.column(source) for name, source in _EVAL_SOURCES.items()}
+    spec_cols = {name: data.spectra.column(source) for name, source in _SPECTRUM_SOURCES.items()}
     used_evals: set[int] = set()
     for row in range(len(steps)):
         step = int(columns["step"][row])

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from rnnviz.app.controls import FALLBACK_PRESET, ControlsPanel
 from rnnviz.app.export import write_metrics_csv
+from rnnviz.app.help import Help
 from rnnviz.app.panels import ALL_PANELS
 from rnnviz.app.panels.base import DEFAULT_FONT_PT, Panel, cache_decorations
 from rnnviz.app.panels.sampler import SamplerPanel
@@ -108,6 +109,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._build_menus()
         self._build_toolbar()
         self._build_docks()
+        self.help = Help(self, self.panels)  # the Help menu and every panel's "?"
         self._build_status_bar()
         self._connect()
         self.controls.set_config(self.session.config, preset=preset_name)
