@@ -215,3 +215,38 @@ def test_app_csv_and_cli_metrics_share_one_naming(trained: MainWindow, tmp_path:
             assert float(row[column]) == pytest.approx(float(want), rel=1e-9, abs=1e-6), (row["step"], column)
             compared += 1
     assert compared > 3 * SINE.eval_every * 6
+
+
+def test_export_dialog_offers_1x_2x_a_width_and_svg_and_remembers(qtbot, qsettings, monkeypatch,
+                                                                    tmp_path: Path) -> None:
+    from rnnviz.app.export_dialog import ExportDialog
+
+    dialog = ExportDialog(None, str(tmp_path), ImageOptions())
+    qtbot.addWidget(dialog)
+    assert dialog.options() == ImageOptions(scale=1.0)
+    dialog.size.setCurrentIndex(1)
+    assert dialog.options() == ImageOptions(scale=2.0)
+    dialog.size.setCurrentIndex(2)
+    dialog.width.setValue(2400)
+    assert dialog.width.isEnabled() and dialog.options() == ImageOptions(width=2400)
+    dialog.svg.setChecked(True)
+    assert not dialog.size.isEnabled() and dialog.options() == ImageOptions(format="svg")
+
+    def choose_width(self: ExportDialog) -> int:
+        self.folder.setText(str(tmp_path / "figures"))
+        self.size.setCurrentIndex(2)
+        self.width.setValue(1800)
+        return QtWidgets.QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(ExportDialog, "exec", choose_width)
+    assert ExportDialog.ask(None, qsettings) == (str(tmp_path / "figures"), ImageOptions(width=1800))
+    shown: list[tuple[str, ImageOptions]] = []
+
+    def look_and_cancel(self: ExportDialog) -> int:
+        shown.append((self.folder.text(), self.options()))
+        self.grab().save(str(tmp_path / "dialog.png"))
+        return QtWidgets.QDialog.DialogCode.Rejected
+
+    monkeypatch.setattr(ExportDialog, "exec", look_and_cancel)
+    assert ExportDialog.ask(None, qsettings) is None
+    assert shown == [(str(tmp_path / "figures"), ImageOptions(width=1800))]  # the last choice, again
