@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import math
 import re
 import sys
@@ -274,6 +275,13 @@ def _plot_png(view: pg.GraphicsView, scale: float) -> QtGui.QImage:
     return image
 
 
+def _render_widget(widget: QtWidgets.QWidget, painter: QtGui.QPainter) -> None:
+    """A widget as it looks, at the painter's scale (text is drawn anew, not magnified)."""
+    flags = QtWidgets.QWidget.RenderFlag
+    widget.render(painter, QtCore.QPoint(0, 0), QtGui.QRegion(),
+                  flags.DrawChildren | flags.DrawWindowBackground)
+
+
 def panel_png(panel: Panel, scale: float = 1.0, width: int | None = None) -> QtGui.QImage:
     """The panel's picture: ``scale`` pixels per screen pixel, or ``width`` pixels wide."""
     inner = _panel_width(panel)
@@ -303,9 +311,7 @@ def panel_png(panel: Panel, scale: float = 1.0, width: int | None = None) -> QtG
                 plot = _plot_png(part.view, scale)
                 painter.drawImage(QtCore.QRectF(0, 0, part.view.width(), part.view.height()), plot)
             elif part.widget is not None:
-                part.widget.render(painter, QtCore.QPoint(0, 0), QtGui.QRegion(),
-                                   QtWidgets.QWidget.RenderFlag.DrawChildren
-                                   | QtWidgets.QWidget.RenderFlag.DrawWindowBackground)
+                _render_widget(part.widget, painter)
             painter.restore()
             y += part.height + PAD
     finally:
@@ -409,7 +415,7 @@ def panel_svg(panel: Panel) -> bytes:
             svg = _qt_svg(inner, part.height, part.document.drawContents)
         else:
             assert part.widget is not None
-            svg = _qt_svg(inner, part.height, part.widget.render)
+            svg = _qt_svg(inner, part.height, functools.partial(_render_widget, part.widget))
         fragment = ET.fromstring(_prefixed_ids(svg, f"p{index}-"))
         group = ET.SubElement(root, f"{{{_SVG}}}g", {"transform": f"translate({PAD:g},{y:g})"})
         for child in fragment:
@@ -430,9 +436,7 @@ def window_png(window: QtWidgets.QWidget, scale: float) -> QtGui.QImage:
     try:
         painter.setRenderHint(QtGui.QPainter.RenderHint.TextAntialiasing)
         painter.scale(scale, scale)
-        window.render(painter, QtCore.QPoint(0, 0), QtGui.QRegion(),
-                      QtWidgets.QWidget.RenderFlag.DrawChildren
-                      | QtWidgets.QWidget.RenderFlag.DrawWindowBackground)
+        _render_widget(window, painter)
     finally:
         painter.end()
     return image
