@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rnnviz.app.panels.base import Panel
-from rnnviz.app.qt import QtCore, QtGui, QtWidgets, pg
+from rnnviz.app.qt import Qt, QtCore, QtGui, QtWidgets, pg
 from rnnviz.app.run_data import GRAD_COLUMNS, RunData
 from rnnviz.training.metrics import METRIC_COLUMNS
 
@@ -100,7 +100,7 @@ def write_metrics_csv(data: RunData, path: str | Path) -> Path:
 
 # ------------------------------------------------------------------------------ panel images
 IMAGE_FORMATS = ("png", "svg")
-MAX_IMAGE_WIDTH = 16_000  # pixels: a QImage this wide and a panel's height still fits in memory
+MAX_IMAGE_WIDTH = 8_000  # pixels: a poster; a panel this wide is a few hundred MB while drawn
 PAD = 8  # logical pixels around and between a panel's parts
 TITLE_GROWTH_PT = 3  # the title is this much larger than the panel's text
 
@@ -177,7 +177,7 @@ def _document(html: str, font: QtGui.QFont, width: float) -> QtGui.QTextDocument
     document = QtGui.QTextDocument()
     document.setDocumentMargin(0)
     document.setDefaultFont(font)
-    if QtGui.Qt.mightBeRichText(html):
+    if QtGui.Qt.mightBeRichText(html):  # (a function Qt's namespace keeps in QtGui)
         document.setHtml(html)
     else:
         document.setPlainText(html)
@@ -447,8 +447,22 @@ def export_panel_images(panels: Iterable[Panel], folder: str | Path, options: Im
     """``rnnviz-<panel>.png`` (or ``.svg``) for every panel given, and ``rnnviz-window.png`` of
     ``window`` with a PNG export; raises OSError when a file cannot be written."""
     target = Path(folder)
-    target.mkdir(parents=True, exist_ok=True)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OSError(f"cannot make the folder {target}: {exc.strerror or exc}") from exc
     written: list[Path] = []
+    # An SVG of long curves takes a few seconds: say so (training goes on in its own process).
+    QtWidgets.QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+    try:
+        _export_each(panels, target, options, window, written)
+    finally:
+        QtWidgets.QApplication.restoreOverrideCursor()
+    return written
+
+
+def _export_each(panels: Iterable[Panel], target: Path, options: ImageOptions,
+                 window: QtWidgets.QWidget | None, written: list[Path]) -> None:
     for panel in panels:
         path = target / f"rnnviz-{panel.key}.{options.format}"
         if options.format == "svg":
@@ -466,4 +480,3 @@ def export_panel_images(panels: Iterable[Panel], folder: str | Path, options: Im
         if not window_png(window, options.scale_for(window.width())).save(str(path)):
             raise OSError(f"cannot write {path}")
         written.append(path)
-    return written

@@ -20,11 +20,12 @@ from rnnviz.training import ConfigError, list_presets, load_preset
 # What each panel draws, keyed by Panel.key, in the panels' reading order.
 PANEL_HELP: dict[str, str] = {
     "loss": (
-        "The training loss of every step (grey): the mean over the batch of that step's loss, "
+        "The training loss of every step (grey): the mean of the loss over the step's batch, "
         "measured before the update (the character model runs on the hidden state carried over "
         "from the previous chunk, as min-char-rnn does); a smoothed curve of it (blue: an "
         "exponential moving average with weight 0.97, debiased); and the validation loss "
-        "(orange points, every <i>eval every</i> steps): frozen weights, every held-out sequence "
+        "(orange points, as often as the <i>Evaluate every</i> setting says): frozen weights, "
+        "every held-out sequence "
         "started from <i>h</i> = 0. The character model's loss is "
         "<i>L</i> = −(1/<i>TB</i>) Σ<sub><i>t,b</i></sub> "
         "log softmax(<i>o<sub>t</sub></i>)[<i>y<sub>t</sub></i>] "
@@ -56,8 +57,9 @@ PANEL_HELP: dict[str, str] = {
         "ρ = max |λ| (red dashed) and the circle of the largest singular value "
         "σ<sub>1</sub> = ‖<i>W</i><sub>hh</sub>‖<sub>2</sub> (blue dashed); every eigenvalue lies "
         "inside the σ<sub>1</sub> circle, since ρ ≤ σ<sub>1</sub>. Right: ρ (red) and σ<sub>1</sub> "
-        "(blue) over training, with a dashed line at 1; both are measured every <i>spectrum every</i> "
-        "steps. Why they matter (Pascanu, Mikolov &amp; Bengio 2013): each step back through time "
+        "(blue) over training, with a dashed line at 1; both are measured as often as the "
+        "<i>Spectrum every</i> "
+        "setting says. Why they matter (Pascanu, Mikolov &amp; Bengio 2013): each step back through time "
         "multiplies the gradient by <i>W</i><sub>hh</sub><sup>T</sup> diag(<i>f</i>′(<i>a<sub>t</sub></i>)), "
         "and |<i>f</i>′| ≤ γ (γ = 1 for tanh and ReLU, ¼ for sigmoid). So σ<sub>1</sub> &lt; 1/γ is "
         "<b>sufficient</b> for gradients through time to vanish, and ρ &gt; 1 is <b>necessary</b> for "
@@ -96,8 +98,9 @@ PANEL_HELP: dict[str, str] = {
         "share plus what later losses send back, so a flat curve means little reaches back. With "
         "truncated BPTT nothing flows further back than <i>k</i> steps."),
     "task": (
-        "What the model does on held-out data at the latest evaluation (every <i>eval every</i> "
-        "steps). Sine: the held-out wave (black), the one-step predictions <i>o<sub>t</sub></i>, "
+        "What the model does on held-out data at the latest evaluation (as often as the "
+        "<i>Evaluate every</i> setting says). Sine: the held-out wave (black), the one-step "
+        "predictions <i>o<sub>t</sub></i>, "
         "each fed the true previous value (wide blue), and free-running generation after the "
         "dashed line, fed its own previous prediction (orange dashed); the summary gives the "
         "one-step RMSE = √mean((<i>o</i> − <i>y</i>)²). Sentiment: the first test phrases with "
