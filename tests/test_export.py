@@ -181,7 +181,8 @@ def test_unwritable_folder_is_a_banner_not_a_traceback(trained: MainWindow, tmp_
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     assert trained.export_png(str(blocker / "inside"), ImageOptions(scale=2.0)) == []
-    assert trained.last_problem.startswith(f"Export failed: cannot make the folder {blocker / 'inside'}")
+    expected = f"export failed: cannot make the folder {blocker / 'inside'}: "
+    assert trained.last_problem.lower().startswith(expected)
     assert "Errno" not in trained.last_problem and "Traceback" not in trained.last_problem
 
 
