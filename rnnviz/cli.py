@@ -33,12 +33,9 @@ from rnnviz.training import (
     load_preset,
     sample_text,
 )
+from rnnviz.training.metrics import METRIC_COLUMNS
 
 EXIT_OK, EXIT_ERROR, EXIT_INTERRUPTED = 0, 2, 130
-METRIC_COLUMNS = ["step", "chars_seen", "elapsed_s", "train_loss", "val_loss", "val_loss_se", "val_windows",
-                  "val_accuracy", "val_rmse",
-                  "lr", "global_norm_before", "global_norm_after", "clipped", "saturation",
-                  "spectral_radius", "largest_singular_value"]
 SAMPLE_PREVIEW_CHARS = 60
 
 

@@ -16,7 +16,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rnnviz.app.controls import FALLBACK_PRESET, ControlsPanel
-from rnnviz.app.export import write_metrics_csv
+from rnnviz.app.export import ImageOptions, export_panel_images, write_metrics_csv
+from rnnviz.app.export_dialog import ExportDialog
+from rnnviz.app.help import Help
 from rnnviz.app.panels import ALL_PANELS
 from rnnviz.app.panels.base import DEFAULT_FONT_PT, Panel, cache_decorations
 from rnnviz.app.panels.sampler import SamplerPanel
@@ -112,6 +114,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._build_menus()
         self._build_toolbar()
         self._build_docks()
+        self.help = Help(self, self.panels)  # the Help menu and every panel's "?"
         self._build_status_bar()
         self._connect()
         self.controls.set_config(self.session.config, preset=preset_name)
@@ -242,8 +245,8 @@ class MainWindow(QtWidgets.QMainWindow):
                                         "Save the model, optimizer and data position (Ctrl+S)")
         self.load_action = self._action("Load checkpoint…", self.load_checkpoint, "Ctrl+L",
                                         "Continue training from a saved checkpoint")
-        self.export_png_action = self._action("Export panels as PNG…", self.export_png, "Ctrl+E",
-                                              "Save every panel as an image")
+        self.export_png_action = self._action("Export panels…", self.export_png, "Ctrl+E",
+                                              "Save every visible panel as PNG (any size) or SVG")
         self.export_csv_action = self._action("Export metrics as CSV…", self.export_csv, "Ctrl+Shift+E",
                                               "Save every training metric as a table")
         self.quit_action = self._action("Quit", self.close, "Ctrl+Q")
@@ -654,34 +657,24 @@ class MainWindow(QtWidgets.QMainWindow):
 
         return self.session.load_checkpoint(path, start=self.session.running, on_done=done)
 
-    def export_png(self, folder: str | None = None) -> list[Path]:
+    def export_png(self, folder: str | None = None, options: ImageOptions | None = None) -> list[Path]:
+        """Every visible panel as PNG (1×, 2× or a chosen width) or SVG, asked for when no folder
+        is given; drawn from the panels' parts (export.py), without dock buttons."""
         if not folder:
-            folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Export panels as PNG into",
-                                                                str(Path.home()))
-            if not folder:
+            chosen = ExportDialog.ask(self, self.settings)
+            if chosen is None:
                 return []
-        target = Path(folder)
-        written: list[Path] = []
+            folder, options = chosen
+        self.redraw()
+        for panel in self.panels:
+            panel.flush_summary(force=True)
+        shown = [p for p in self.panels if self.docks[p.key].isVisible() and p.widget.width() >= 2]
         try:
-            target.mkdir(parents=True, exist_ok=True)
-            self.redraw()
-            for panel in self.panels:
-                panel.flush_summary(force=True)
-            for key, dock in self.docks.items():
-                if key == "controls" or not dock.isVisible() or dock.width() < 2 or dock.height() < 2:
-                    continue
-                path = target / f"rnnviz-{key}.png"
-                if not dock.grab().save(str(path)):
-                    raise OSError(f"cannot write {path}")
-                written.append(path)
-            path = target / "rnnviz-window.png"
-            if not self.grab().save(str(path)):
-                raise OSError(f"cannot write {path}")
-            written.append(path)
+            written = export_panel_images(shown, folder, options or ImageOptions(), window=self)
         except OSError as exc:
             self.show_problem(f"Export failed: {_sentence(str(exc))}")
-            return written
-        self.statusBar().showMessage(f"Exported {len(written)} images to {target}", 8000)
+            return []
+        self.statusBar().showMessage(f"Exported {len(written)} images to {folder}", 8000)
         return written
 
     def export_csv(self, path: str | None = None) -> Path | None:

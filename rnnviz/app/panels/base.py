@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from rnnviz.app.qt import QtGui, QtWidgets, pg
+from rnnviz.app.qt import Qt, QtGui, QtWidgets, pg
 from rnnviz.app.run_data import RunData
 from rnnviz.app.steady_label import SteadyLabel
 
@@ -398,7 +398,17 @@ class Panel:
         self.layout.setContentsMargins(6, 4, 6, 4)
         self.layout.setSpacing(4)
         self.summary = SteadyLabel()
-        self.layout.addWidget(self.summary)
+        header = QtWidgets.QHBoxLayout()  # the summary, and a "?" that opens this panel's help
+        header.setSpacing(2)
+        header.addWidget(self.summary, 1)
+        self.help_button = QtWidgets.QToolButton()
+        self.help_button.setText("?")
+        self.help_button.setAutoRaise(True)
+        self.help_button.setToolTip(f"What the {self.title} panel shows and how to read it")
+        self.help_button.clicked.connect(lambda: self.on_help(self.key) if self.on_help else None)
+        header.addWidget(self.help_button, 0, Qt.AlignmentFlag.AlignTop)
+        self.layout.addLayout(header)
+        self.on_help: Callable[[str], object] | None = None  # the window: open the help at this panel
         self.plots: list[pg.PlotItem] = []
         self._data: RunData | None = None
         self._version = -1
