@@ -614,7 +614,7 @@ def test_export_png_and_csv(window: MainWindow, qtbot, tmp_path: Path) -> None:
     with open(csv_path, newline="", encoding="utf-8") as fh:
         rows = list(csv.reader(fh))
     header, body = rows[0], rows[1:]
-    assert header[:4] == ["step", "tokens_seen", "elapsed_s", "train_loss"]
+    assert header[:4] == ["step", "chars_seen", "elapsed_s", "train_loss"]
     assert len(body) == trained, f"{len(body)} rows for {trained} steps"
     assert [int(r[0]) for r in body] == list(range(1, trained + 1))
     column = {name: i for i, name in enumerate(header)}
