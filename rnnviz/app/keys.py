@@ -71,6 +71,12 @@ class WheelOnlyWhenFocused(QtCore.QObject):
     def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
         if event.type() == QtCore.QEvent.Type.Wheel and isinstance(watched, QtWidgets.QWidget) \
                 and not watched.hasFocus():
-            event.ignore()  # Qt passes an ignored wheel event on to the parent: the scroll area
+            area = watched.parentWidget()
+            while area is not None and not isinstance(area, QtWidgets.QAbstractScrollArea):
+                area = area.parentWidget()
+            if area is not None:  # handed on here: Qt itself passes on only a real wheel's events
+                QtWidgets.QApplication.sendEvent(area.verticalScrollBar(), event)
+                return True
+            event.ignore()  # nothing to scroll: the editor keeps its value
             return True
         return False

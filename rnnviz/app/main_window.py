@@ -55,6 +55,7 @@ class Banner(QtWidgets.QFrame):
         self.label = QtWidgets.QLabel()
         self.label.setWordWrap(True)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.label.setMinimumSize(1, 1)  # not a wrapped label's own guess: see sizeHint
         row.addWidget(self.label, 1)
         self.dismiss = QtWidgets.QPushButton("Dismiss")
         row.addWidget(self.dismiss)
@@ -67,28 +68,23 @@ class Banner(QtWidgets.QFrame):
                            f"#banner QLabel {{ color: {foreground}; font-weight: bold; }}")
         self.label.setText(text)
         self.show()
-        self._fit_height()
+        self.updateGeometry()
 
-    def _fit_height(self) -> None:
-        """As tall as the text at the banner's width (a toolbar knows nothing of word wrap and
-        gave one line the height of many)."""
-        row = self.layout()
-        margins = row.contentsMargins()
-        text_width = self.width() - margins.left() - margins.right() - row.spacing() \
-            - self.dismiss.sizeHint().width()
-        text_height = self.label.heightForWidth(max(text_width, 50))
-        self.setFixedHeight(max(text_height, self.dismiss.sizeHint().height())
-                            + margins.top() + margins.bottom())
+    # A toolbar knows nothing of word wrap and gave one line the height of many: the banner
+    # asks for the height its text needs at the width it has.
+    def _text_height(self) -> int:
+        return self.layout().heightForWidth(max(self.width(), 200))
+
+    def sizeHint(self) -> QtCore.QSize:
+        return QtCore.QSize(super().sizeHint().width(), self._text_height())
+
+    def minimumSizeHint(self) -> QtCore.QSize:
+        return QtCore.QSize(super().minimumSizeHint().width(), self._text_height())
 
     def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
         super().resizeEvent(event)
         if event.size().width() != event.oldSize().width():
-            self._fit_height()
-
-    def changeEvent(self, event: QtCore.QEvent) -> None:
-        super().changeEvent(event)
-        if event.type() == QtCore.QEvent.Type.FontChange:
-            self._fit_height()
+            self.updateGeometry()  # narrower, more lines; wider, fewer
 
 
 class MainWindow(QtWidgets.QMainWindow):
