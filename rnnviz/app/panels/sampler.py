@@ -265,13 +265,23 @@ class SamplerPanel(Panel):
     def _describe(self) -> None:
         writing = self._stream is not None
         # Two short lines, not one that wraps now and then: the controls below never jump.
-        text = (f"model as of step {self._sample_step:,} · temperature {self.temperature.value():g}<br>"
-                f"{self._produced} of {self._target} characters · {'writing' if writing else 'done'}")
+        text = (f"step {self._sample_step:,} model · temperature {self.temperature.value():g}<br>"
+                f"{self._produced:,} of {self._target:,} characters · {'writing' if writing else 'done'}")
         # The count moves with every character: a live summary; the final one shows at once.
         if writing:
             self.set_live_summary(text)
         else:
             self.set_summary(text)
+
+    def set_summary(self, html: str) -> None:
+        super().set_summary(html)
+        # The summary's height only grows (until the text size changes): if a narrow panel
+        # wraps a line, the controls move down once, not back and forth with every sample.
+        if not self.summary.isVisible():
+            return  # not laid out yet: its width means nothing
+        needed = self.summary.heightForWidth(self.summary.width())
+        if needed > self.summary.minimumHeight():
+            self.summary.setMinimumHeight(needed)
 
     def output_text(self) -> str:
         return self.output.toPlainText()
