@@ -36,7 +36,7 @@ class DiscardGuard:
     def allows(self, what: str, steps: int) -> bool:
         if steps <= ASK_ABOVE_STEPS or self.skip:
             return True
-        return self.ask(f"{what} starts again from step 0: the current run's {steps:,} steps "
+        return self.ask(f"{what} starts a new run at step 0: the current run's {steps:,} steps "
                         f"of training are lost (save a checkpoint first to keep them).")
 
     def _ask_with_dialog(self, question: str) -> bool:
