@@ -257,16 +257,26 @@ def test_the_real_question_has_dont_ask_again(make_window: WindowFactory, qtbot,
     window = long_paused_run(make_window, qtbot)
     data = window.session.data
 
+    seen: list[tuple[str, str, bool]] = []
+
     def answer(keep: bool, dont_ask: bool) -> None:
+        """Answer the open question; what it looked like goes to ``seen`` (asserted below, so a
+        failure cannot leave the dialog open)."""
         box = QtWidgets.QApplication.activeModalWidget()
-        assert isinstance(box, QtWidgets.QMessageBox) and box.objectName() == "confirm-discard"
-        assert box.defaultButton().text() == "Keep this run"
+        if not isinstance(box, QtWidgets.QMessageBox):
+            seen.append(("no dialog", "", False))
+            if box is not None:
+                box.close()
+            return
+        focused = QtWidgets.QApplication.focusWidget() is box.defaultButton()  # a stray Space keeps
+        seen.append((box.objectName(), box.defaultButton().text(), focused))
         box.checkBox().setChecked(dont_ask)
         chosen = next(b for b in box.buttons() if b.text() == ("Keep this run" if keep else "Start again"))
         chosen.click()
 
     QtCore.QTimer.singleShot(100, lambda: answer(keep=True, dont_ask=True))
     assert window.reset(confirm=True) is None
+    assert seen == [("confirm-discard", "Keep this run", True)]
     assert window.session.data is data and not qsettings.value(SKIP_KEY, False, type=bool)
 
     QtCore.QTimer.singleShot(100, lambda: answer(keep=False, dont_ask=True))
