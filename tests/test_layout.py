@@ -59,6 +59,19 @@ def cut_texts(window: MainWindow) -> list[str]:
     return problems
 
 
+def title_room(dock: QtWidgets.QDockWidget) -> int:
+    """The width a dock's title is drawn in before Qt elides it: from the title margin to the
+    float and close buttons, less the style's indent (a descent) on either side."""
+    style = dock.style()
+    margin = style.pixelMetric(QtWidgets.QStyle.PixelMetric.PM_DockWidgetTitleMargin, None, dock)
+    frame = style.pixelMetric(QtWidgets.QStyle.PixelMetric.PM_DockWidgetFrameWidth, None, dock) \
+        if dock.isFloating() else 0
+    buttons = [b for b in dock.findChildren(QtWidgets.QAbstractButton)
+               if b.parentWidget() is dock and b.isVisible()]
+    right = min((b.x() for b in buttons), default=dock.width() - frame)
+    return right - margin - (frame + margin) - 2 * dock.fontMetrics().descent()
+
+
 def check_fits(window: MainWindow, qtbot, size: tuple[int, int], what: str) -> None:
     width, height = size
     minimum = window.minimumSizeHint().expandedTo(window.minimumSize())
@@ -74,6 +87,9 @@ def check_fits(window: MainWindow, qtbot, size: tuple[int, int], what: str) -> N
         assert dock.width() >= USABLE_PX and dock.height() >= USABLE_PX, \
             f"{what}: {key} is only {dock.width()}×{dock.height()}"
         problems = cut_texts(window)
+        title, room = dock.fontMetrics().horizontalAdvance(dock.windowTitle()), title_room(dock)
+        if title > room:
+            problems.append(f"the title {dock.windowTitle()!r} needs {title} px, has {room}")
         assert not problems, f"{what}, {key} in front: " + "; ".join(problems)
     window.docks["task"].raise_()
     for label in (window.state_label, window.step_label, window.rate_label, window.tokens_label,
@@ -95,6 +111,11 @@ def test_window_fits_the_screen_with_and_without_large_text(make_window: WindowF
     set_large_text(window, qtbot, True)
     assert window.minimumSizeHint().width() > normal_minimum  # large text really is larger
     check_fits(window, qtbot, size, "large text")
+    window.show_problem("The loss became non-finite at step 1,234 (learning rate 0.5). The parameters from "
+                        "before that step are kept and training is paused. Lower the learning rate or "
+                        "turn on clipping, then press Start.")
+    check_fits(window, qtbot, size, "large text and a message")
+    window.hide_banner()
     set_large_text(window, qtbot, False)
     # Large text off: the window may be as small as before again (it kept 1515 px once).
     assert window.minimumSizeHint().width() <= normal_minimum + 20
