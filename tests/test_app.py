@@ -180,6 +180,8 @@ def test_pause_step_and_reset_reproduce_the_run(window: MainWindow, qtbot) -> No
 
 def test_keyboard_shortcuts_space_s_r(window: MainWindow, qtbot) -> None:
     """Real key events on the active window: Space pauses and resumes, S steps, R resets."""
+    questions: list[str] = []
+    window.discard_guard.ask = lambda question: questions.append(question) or True  # R on a long run asks
     make_activated(qtbot, window)
     wait_steps(qtbot, window, 10)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from rnnviz.app.keys import LeaveOnEnter, WheelOnlyWhenFocused
 from rnnviz.app.panels.base import ORANGE
 from rnnviz.app.qt import QtCore, QtGui, QtWidgets, Signal
 from rnnviz.training import (
@@ -32,6 +33,13 @@ FALLBACK_PRESET = Preset(
     watch="The validation loss (from a zero hidden state) falls below the uniform baseline; "
           "samples go from noise to words.",
     config=TrainConfig())
+
+CUSTOM = "custom"  # the preset box's entry for settings no preset has
+CUSTOM_TITLE = "Custom settings"
+CUSTOM_DESCRIPTION = ("The running settings match no preset: an opened corpus, a loaded checkpoint or "
+                      "settings changed in this form.")
+CUSTOM_WATCH = ("custom settings, so no preset's notes apply. Compare the loss with its baseline (what "
+                "a model that learned nothing scores) and keep an eye on the gradient norms.")
 
 
 def available_presets() -> tuple[list[Preset], list[str]]:
@@ -178,7 +186,10 @@ class ControlsPanel(QtWidgets.QWidget):
         # One sentence per preset file that did not load (shown under the preset chooser).
         self.presets, self.preset_problems = available_presets()
         self._running_config = TrainConfig()
+        self._running_preset = DEFAULT_PRESET
         self._filling = False
+        self._leave_on_enter = LeaveOnEnter(self)
+        self._wheel_guard = WheelOnlyWhenFocused(self)
         self.editors: dict[str, QtWidgets.QWidget] = {}
         self.labels: dict[str, QtWidgets.QLabel] = {}
 
@@ -188,10 +199,10 @@ class ControlsPanel(QtWidgets.QWidget):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(300)  # no horizontal scrolling, so never narrower than the form
         outer.addWidget(scroll)
         inner = QtWidgets.QWidget()
         scroll.setWidget(inner)
+        self._scroll, self._inner = scroll, inner  # no horizontal scrolling: see _fit_width
         column = QtWidgets.QVBoxLayout(inner)
         column.setContentsMargins(6, 6, 6, 6)
 
@@ -202,6 +213,10 @@ class ControlsPanel(QtWidgets.QWidget):
         for preset in self.presets:
             self.preset_combo.addItem(preset.title if preset.title != preset.name
                                       else preset.name, preset.name)
+        # What runs when it came from no preset; shown, never chosen (it has no settings).
+        self.preset_combo.addItem(CUSTOM_TITLE, CUSTOM)
+        self.preset_combo.model().item(self.preset_combo.count() - 1).setEnabled(False)
+        self._wheel_guard.watch(self.preset_combo)
         self.preset_combo.setToolTip("Choosing a preset loads its settings and starts it from step 0")
         self.preset_combo.activated.connect(self._preset_activated)
         form.addWidget(self.preset_combo)
@@ -228,6 +243,9 @@ class ControlsPanel(QtWidgets.QWidget):
             box = QtWidgets.QGroupBox(title)
             grid = QtWidgets.QFormLayout(box)
             grid.setFieldGrowthPolicy(QtWidgets.QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+            # In a narrow dock (large text on a small screen) a field goes under its label
+            # rather than past the dock's edge.
+            grid.setRowWrapPolicy(QtWidgets.QFormLayout.RowWrapPolicy.WrapLongRows)
             for name in names:
                 help_text = SETTINGS[name].help
                 label = QtWidgets.QLabel(live_label(name))
@@ -235,6 +253,7 @@ class ControlsPanel(QtWidgets.QWidget):
                 editor = self._make_editor(name)
                 editor.setToolTip(help_text)
                 editor.setObjectName(f"field-{name}")
+                self._guard_input(editor)
                 self.labels[name], self.editors[name] = label, editor
                 grid.addRow(label, editor)
             column.addWidget(box)
@@ -258,6 +277,40 @@ class ControlsPanel(QtWidgets.QWidget):
         column.addWidget(legend)
         column.addStretch(1)
         self.set_config(TrainConfig())
+        self._fit_width()
+
+    # ------------------------------------------------------------------ layout
+    def _guard_input(self, editor: QtWidgets.QWidget) -> None:
+        """Return/Escape leaves a field; the wheel changes only the focused editor."""
+        targets = [*editor.findChildren(QtWidgets.QWidget), editor]
+        for widget in targets:
+            if isinstance(widget, (QtWidgets.QAbstractSpinBox, QtWidgets.QComboBox)):
+                self._wheel_guard.watch(widget)
+                # A spin box's width is otherwise its widest value (19 digits for the seed):
+                # the form would be that wide even when the value is 0.
+                policy = widget.sizePolicy()
+                policy.setHorizontalPolicy(QtWidgets.QSizePolicy.Policy.Preferred)
+                widget.setSizePolicy(policy)
+            if isinstance(widget, (QtWidgets.QAbstractSpinBox, QtWidgets.QLineEdit)) \
+                    and not isinstance(widget.parentWidget(), QtWidgets.QAbstractSpinBox):
+                self._leave_on_enter.watch(widget)
+
+    def _fit_width(self) -> None:
+        """The dock is never narrower than the form: nothing is cut off on the right (the form
+        does not scroll sideways), at either text size."""
+        scroll_bar = self._scroll.verticalScrollBar().sizeHint().width()
+        self._scroll.setMinimumWidth(self._inner.minimumSizeHint().width() + scroll_bar)
+
+    def changeEvent(self, event: QtCore.QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QtCore.QEvent.Type.FontChange:
+            # A label with a style sheet keeps the font it had when the sheet was set: large
+            # text has to be handed to it.
+            for label in self.findChildren(QtWidgets.QLabel):
+                if label.styleSheet():
+                    label.setFont(self.font())
+            # After the children have their new font: large text needs a wider form, and back.
+            QtCore.QTimer.singleShot(0, self._fit_width)
 
     # ------------------------------------------------------------------ editors
     def _make_editor(self, name: str) -> QtWidgets.QWidget:
@@ -324,27 +377,39 @@ class ControlsPanel(QtWidgets.QWidget):
 
     # ------------------------------------------------------------------- public
     def set_config(self, config: TrainConfig, preset: str | None = None) -> None:
-        """Show ``config`` as the running one (after a reset, a preset or a checkpoint)."""
+        """Show ``config`` as the running one (after a reset, a preset or a checkpoint), and the
+        preset it is (``preset`` names the likely one), or "custom" when it is none."""
         self._filling = True
         try:
             for name in SETTINGS:
                 self._set_value(name, getattr(config, name))
-            if preset is not None:
-                index = self.preset_combo.findData(preset)
-                if index >= 0:
-                    self.preset_combo.setCurrentIndex(index)
-                self._show_preset_text(preset)
         finally:
             self._filling = False
         self._running_config = config
+        self._running_preset = self.preset_for(config, preset)
+        self.show_running_preset()
         self._refresh_state()
+
+    def preset_for(self, config: TrainConfig, likely: str | None = None) -> str:
+        """The preset whose settings ``config`` has (``likely`` first), else CUSTOM."""
+        candidates = [p for p in self.presets if p.name == likely] + self.presets
+        return next((p.name for p in candidates if p.config == config), CUSTOM)
+
+    def show_running_preset(self) -> None:
+        """The preset box and its texts show the running run's preset again (e.g. after the
+        user picked another preset and then kept the current run)."""
+        index = self.preset_combo.findData(self._running_preset)
+        if index >= 0:
+            self.preset_combo.setCurrentIndex(index)
+        self._show_preset_text(self._running_preset)
 
     def preset(self, name: str) -> Preset | None:
         return next((p for p in self.presets if p.name == name), None)
 
     @property
     def current_preset(self) -> str:
-        return str(self.preset_combo.currentData())
+        """The running run's preset, or CUSTOM (what the settings remember for the next start)."""
+        return self._running_preset
 
     def form_config(self) -> TrainConfig:
         """The settings in the form; ConfigError names the first invalid one."""
@@ -353,16 +418,17 @@ class ControlsPanel(QtWidgets.QWidget):
     # ----------------------------------------------------------------- reacting
     def _show_preset_text(self, name: str) -> None:
         preset = self.preset(name)
-        if preset is None:
-            self.preset_description.setText("")
-            self.preset_watch.setText("")
-            return
-        self.preset_description.setText(preset.description)
-        self.preset_watch.setText(f"<b>What to watch:</b> {preset.watch}" if preset.watch else "")
-        self.preset_watch.setVisible(bool(preset.watch))
+        description, watch = (preset.description, preset.watch) if preset is not None \
+            else (CUSTOM_DESCRIPTION, CUSTOM_WATCH)
+        self.preset_description.setText(description)
+        self.preset_watch.setText(f"<b>What to watch:</b> {watch}" if watch else "")
+        self.preset_watch.setVisible(bool(watch))
 
     def _preset_activated(self, index: int) -> None:
         name = str(self.preset_combo.itemData(index))
+        if self.preset(name) is None:
+            self.show_running_preset()  # "custom" is shown, not chosen
+            return
         self._show_preset_text(name)
         self.preset_chosen.emit(name)
 

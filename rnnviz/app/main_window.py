@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
+from rnnviz.app.confirm import DiscardGuard
 from rnnviz.app.controls import FALLBACK_PRESET, ControlsPanel
 from rnnviz.app.export import ImageOptions, export_panel_images, write_metrics_csv
 from rnnviz.app.export_dialog import ExportDialog
@@ -35,7 +36,7 @@ log = logging.getLogger(__name__)
 REDRAW_MS = 13  # each pass draws half the panels: every panel up to ~38 times a second
 REDRAW_GROUPS = 2
 STATUS_MS = 500
-STATE_VERSION = 3  # bump when the dock layout changes, so old saved layouts are ignored
+STATE_VERSION = 4  # bump when the dock layout changes, so old saved layouts are ignored
 LARGE_FONT_PT = 13
 
 
@@ -58,6 +59,7 @@ class Banner(QtWidgets.QFrame):
         self.label = QtWidgets.QLabel()
         self.label.setWordWrap(True)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.label.setMinimumSize(1, 1)  # not a wrapped label's own guess: see sizeHint
         row.addWidget(self.label, 1)
         self.dismiss = QtWidgets.QPushButton("Dismiss")
         row.addWidget(self.dismiss)
@@ -70,6 +72,23 @@ class Banner(QtWidgets.QFrame):
                            f"#banner QLabel {{ color: {foreground}; font-weight: bold; }}")
         self.label.setText(text)
         self.show()
+        self.updateGeometry()
+
+    # A toolbar knows nothing of word wrap and gave one line the height of many: the banner
+    # asks for the height its text needs at the width it has.
+    def _text_height(self) -> int:
+        return self.layout().heightForWidth(max(self.width(), 200))
+
+    def sizeHint(self) -> QtCore.QSize:
+        return QtCore.QSize(super().sizeHint().width(), self._text_height())
+
+    def minimumSizeHint(self) -> QtCore.QSize:
+        return QtCore.QSize(super().minimumSizeHint().width(), self._text_height())
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if event.size().width() != event.oldSize().width():
+            self.updateGeometry()  # narrower, more lines; wider, fewer
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -84,6 +103,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.settings = settings if settings is not None else QtCore.QSettings(
             QtCore.QSettings.Format.IniFormat, QtCore.QSettings.Scope.UserScope, "rnnviz", "rnnviz")
         self.last_problem = ""
+        self.discard_guard = DiscardGuard(self, self.settings)  # asks before R ends a long run
         self._rates: deque[tuple[float, int, int]] = deque(maxlen=16)
 
         self.controls = ControlsPanel()
@@ -237,7 +257,7 @@ class MainWindow(QtWidgets.QMainWindow):
                                          "Start or pause training (Space)")
         self.step_action = self._action("Step one batch", self.step_once, "S",
                                         "Train exactly one batch, then pause (S)")
-        self.reset_action = self._action("Reset", self.reset, "R",
+        self.reset_action = self._action("Reset", self._reset_asked, "R",
                                          "Start again from step 0 with the settings in the form (R)")
         self.open_corpus_action = self._action("Open corpus…", self.open_corpus, keys.Open,
                                                "Train the character model on a text file (Ctrl+O)")
@@ -328,6 +348,9 @@ class MainWindow(QtWidgets.QMainWindow):
         column = (width - side) // 3
         self.resizeDocks([d["controls"], d["loss"], d["gradients"], d["spectrum"]],
                          [side, column, column, column], horizontal)
+        half = max(self.height(), 700) // 2
+        for top, bottom in (("loss", "hidden"), ("gradients", "flow"), ("spectrum", "task")):
+            self.resizeDocks([d[top], d[bottom]], [half, half], vertical)
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
@@ -355,8 +378,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.speed.changed.connect(s.set_pace)
         c = self.controls
         c.live_changed.connect(self._apply_live)
-        c.preset_chosen.connect(self.choose_preset)
-        c.reset_requested.connect(self.reset)
+        c.preset_chosen.connect(lambda name: self.choose_preset(name, confirm=True))
+        c.reset_requested.connect(self._reset_asked)
         c.open_corpus_requested.connect(self.open_corpus)
         self._running_changed(s.running)
 
@@ -563,19 +586,31 @@ class MainWindow(QtWidgets.QMainWindow):
         names = ", ".join(f"{k.replace('_', ' ')} = {v}" for k, v in changes.items())
         self.statusBar().showMessage(f"Applied live: {names}", 5000)
 
-    def reset(self) -> int | None:
-        """Step 0 again with the form's settings (the same seed gives the same start)."""
+    def _reset_asked(self) -> None:
+        self.reset(confirm=True)
+
+    def reset(self, confirm: bool = False) -> int | None:
+        """Step 0 again with the form's settings (the same seed gives the same start).
+
+        ``confirm``: ask first if that ends a long run (what R, the button and the menu do).
+        """
         try:
             config = self.controls.form_config()
         except ConfigError as exc:
             self.show_problem(_sentence(str(exc)) + " Nothing was reset.", kind="warning")
             return None
+        if confirm and not self.discard_guard.allows("Reset", self.session.data.step):
+            return None
         return self._start_new_run(config, self.controls.current_preset, "Reset")
 
-    def choose_preset(self, name: str) -> int | None:
+    def choose_preset(self, name: str, confirm: bool = False) -> int | None:
+        """Start ``name`` from step 0; ``confirm``: ask first if that ends a long run."""
         preset = self.controls.preset(name)
         if preset is None:
             self.show_problem(f"Unknown preset {name!r}.", kind="warning")
+            return None
+        if confirm and not self.discard_guard.allows(f"The {preset.title} preset", self.session.data.step):
+            self.controls.show_running_preset()
             return None
         previous_pace = self.speed.pace
         self.speed.set_pace(preset.pace)  # before the new run, so it starts at its pace

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
+from rnnviz.app.keys import LeaveOnEnter, WheelOnlyWhenFocused
 from rnnviz.app.panels.base import GREY, VERMILION, Panel
 from rnnviz.app.qt import QtCore, QtGui, QtWidgets
 from rnnviz.app.run_data import RunData
@@ -18,6 +19,7 @@ from rnnviz.core import RNN, UnknownTokensError, Vocabulary
 from rnnviz.training import sample_text
 
 CHARS_PER_TICK = 2
+READY = "Type a seed and press Generate."
 TICK_MS = 15  # ~130 characters a second: fast enough to read along, slow enough to see
 # The window's way to ask for a model copy without waiting: it calls back with (ok, payload),
 # payload (model, vocab, step, seed), None when the run cannot be sampled, or a message.
@@ -43,15 +45,18 @@ class SamplerPanel(Panel):
         page = QtWidgets.QWidget()
         column = QtWidgets.QVBoxLayout(page)
         column.setContentsMargins(0, 0, 0, 0)
-        row = QtWidgets.QHBoxLayout()
-        row.addWidget(QtWidgets.QLabel("Seed"))
+        # A grid of four short rows, the seed across the whole width: the panel stays narrow
+        # enough for a 1280-pixel screen with large text, and the seed field wide.
+        grid = QtWidgets.QGridLayout()
+        grid.setContentsMargins(0, 0, 0, 0)
         self.seed = QtWidgets.QLineEdit("The ")
         self.seed.setPlaceholderText("text to start from")
         self.seed.setToolTip("The model reads this text first, then continues it")
         self.seed.textChanged.connect(self._check_seed)
         self.seed.returnPressed.connect(self.generate)
-        row.addWidget(self.seed, 1)
-        row.addWidget(QtWidgets.QLabel("Temperature"))
+        grid.addWidget(QtWidgets.QLabel("Seed"), 0, 0)
+        grid.addWidget(self.seed, 0, 1, 1, 2)
+
         self.temperature = QtWidgets.QDoubleSpinBox()
         self.temperature.setRange(0.0, 5.0)
         self.temperature.setSingleStep(0.1)
@@ -60,34 +65,37 @@ class SamplerPanel(Panel):
         self.temperature.setSpecialValueText("0 (greedy)")
         self.temperature.setToolTip("Low: safe, repetitive text; high: surprising text. 0 always "
                                     "picks the most likely character")
-        row.addWidget(self.temperature)
-        row.addWidget(QtWidgets.QLabel("Length"))
+        grid.addWidget(QtWidgets.QLabel("Temperature"), 1, 0)
+        grid.addWidget(self.temperature, 1, 1)
+        self.generate_button = QtWidgets.QPushButton("Generate")
+        self.generate_button.setToolTip("Sample from a copy of the model as it is now (Enter)")
+        self.generate_button.clicked.connect(self.generate)
+        grid.addWidget(self.generate_button, 1, 2)
+
         self.length = QtWidgets.QSpinBox()
         self.length.setRange(1, 20_000)
         self.length.setValue(300)
         self.length.setSuffix(" chars")
-        row.addWidget(self.length)
-        column.addLayout(row)
-
-        row = QtWidgets.QHBoxLayout()
-        self.generate_button = QtWidgets.QPushButton("Generate")
-        self.generate_button.setToolTip("Sample from a copy of the model as it is now (Enter)")
-        self.generate_button.clicked.connect(self.generate)
-        row.addWidget(self.generate_button)
+        grid.addWidget(QtWidgets.QLabel("Length"), 2, 0)
+        grid.addWidget(self.length, 2, 1)
         self.stop_button = QtWidgets.QPushButton("Stop")
         self.stop_button.clicked.connect(self.stop)
         self.stop_button.setEnabled(False)
-        row.addWidget(self.stop_button)
-        self.live = QtWidgets.QCheckBox("New sample every")
-        self.live.setToolTip("While training, start a fresh sample from the seed every N steps")
-        row.addWidget(self.live)
+        grid.addWidget(self.stop_button, 2, 2)
+
+        repeat = QtWidgets.QHBoxLayout()
+        self.live = QtWidgets.QCheckBox("every")  # "Repeat ☐ every 500 steps"
+        self.live.setToolTip("While training, generate a fresh sample from the seed every N steps")
+        repeat.addWidget(self.live)
         self.live_every = QtWidgets.QSpinBox()
         self.live_every.setRange(1, 1_000_000)
         self.live_every.setValue(500)
         self.live_every.setSuffix(" steps")
-        row.addWidget(self.live_every)
-        row.addStretch(1)
-        column.addLayout(row)
+        repeat.addWidget(self.live_every, 1)
+        grid.addWidget(QtWidgets.QLabel("Repeat"), 3, 0)
+        grid.addLayout(repeat, 3, 1, 1, 2)
+        grid.setColumnStretch(1, 1)
+        column.addLayout(grid)
 
         self.warning = QtWidgets.QLabel()
         self.warning.setWordWrap(True)
@@ -112,17 +120,27 @@ class SamplerPanel(Panel):
         self._generations = 0
         self._next_live_step = 0
         self._vocab: Vocabulary | None = None
-        self.set_summary("Type a seed and press Generate.")
+        self._seed_error_shown = False  # the summary names unknown seed characters
+        self.set_summary(READY)
+        # The summary line wraps as its numbers grow; two lines held for it keep the controls
+        # below from moving under the pointer.
+        self.summary.setMinimumHeight(2 * self.summary.fontMetrics().lineSpacing())
+        leave, wheel = LeaveOnEnter(self.widget), WheelOnlyWhenFocused(self.widget)
+        for editor in (self.seed, self.temperature, self.length, self.live_every):
+            leave.watch(editor)
+        for editor in (self.temperature, self.length, self.live_every):
+            wheel.watch(editor)
 
     # ----------------------------------------------------------------- run state
     def start_run(self, data: RunData) -> None:
         self.stop()
         self._vocab = data.task.vocab
         self._next_live_step = 0
+        self.output.clear()  # the old run's sample is not this run's
         if data.task.can_sample:
             self.pages.setCurrentWidget(self.text_page)
             self._check_seed()
-            self.set_summary("Type a seed and press Generate.")
+            self.set_summary(READY)
         else:
             self.not_text.setText(f"Sampling text needs a character model; the {data.task.name} task "
                                   "does not predict characters. Choose the charlm preset or task to "
@@ -153,6 +171,9 @@ class SamplerPanel(Panel):
             self._show_unknown(unknown)
             return False
         self.warning.hide()
+        if self._seed_error_shown:  # the seed is fixed: the complaint goes too
+            self._seed_error_shown = False
+            self.set_summary(READY)
         return True
 
     def _show_unknown(self, unknown: list[str]) -> None:
@@ -193,12 +214,14 @@ class SamplerPanel(Panel):
         except UnknownTokensError as exc:
             self._show_unknown(exc.unknown)
             self.set_summary(f"<span style='color:{VERMILION}'>{exc}</span>")
+            self._seed_error_shown = True
             return
         except ValueError as exc:
             self.warning.setText(f"{str(exc)[:1].upper()}{str(exc)[1:]}.")
             self.warning.show()
             return
         self.warning.hide()
+        self._seed_error_shown = False
         self.output.clear()
         cursor = self.output.textCursor()
         seed_format = QtGui.QTextCharFormat()
@@ -241,13 +264,24 @@ class SamplerPanel(Panel):
 
     def _describe(self) -> None:
         writing = self._stream is not None
-        text = (f"model as of step {self._sample_step:,} · temperature {self.temperature.value():g} · "
-                f"{self._produced} of {self._target} characters · {'writing' if writing else 'done'}")
+        # Two short lines, not one that wraps now and then: the controls below never jump.
+        text = (f"step {self._sample_step:,} model · temperature {self.temperature.value():g}<br>"
+                f"{self._produced:,} of {self._target:,} characters · {'writing' if writing else 'done'}")
         # The count moves with every character: a live summary; the final one shows at once.
         if writing:
             self.set_live_summary(text)
         else:
             self.set_summary(text)
+
+    def set_summary(self, html: str) -> None:
+        super().set_summary(html)
+        # The summary's height only grows (until the text size changes): if a narrow panel
+        # wraps a line, the controls move down once, not back and forth with every sample.
+        if not self.summary.isVisible():
+            return  # not laid out yet: its width means nothing
+        needed = self.summary.heightForWidth(self.summary.width())
+        if needed > self.summary.minimumHeight():
+            self.summary.setMinimumHeight(needed)
 
     def output_text(self) -> str:
         return self.output.toPlainText()
@@ -257,3 +291,4 @@ class SamplerPanel(Panel):
         mono = QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.SystemFont.FixedFont)
         mono.setPointSize(font_pt + 1)
         self.output.setFont(mono)
+        self.summary.setMinimumHeight(2 * self.summary.fontMetrics().lineSpacing())
