@@ -19,7 +19,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from rnnviz.blas import limit_blas_threads
 from rnnviz.training import TrainConfig
+
+# As the app and the CLI do: the RNN's small matrix products run fastest on one BLAS thread,
+# and a second one only contends with the training process and the other tests on 2 cores.
+limit_blas_threads()
 
 if TYPE_CHECKING:
     from PySide6.QtCore import QSettings

@@ -40,6 +40,12 @@ STATE_VERSION = 4  # bump when the dock layout changes, so old saved layouts are
 LARGE_FONT_PT = 13
 
 
+def first_sentence(text: str) -> str:
+    """The first sentence: what fits a status bar at 1280 px (the banner shows the rest)."""
+    end = text.find(". ")
+    return text if end < 0 else text[: end + 1]
+
+
 def _sentence(text: str) -> str:
     text = text.strip()
     if not text:
@@ -537,7 +543,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.banner.show_message(message, kind)
         self.banner_action.setVisible(True)
         self.banner_bar.show()
-        self.statusBar().showMessage(message, 15_000)
+        self.statusBar().showMessage(first_sentence(message), 15_000)  # the banner has it all
         log.warning("%s", message)
         if details:
             log.error("%s", details.rstrip())

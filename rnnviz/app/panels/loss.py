@@ -103,8 +103,9 @@ class LossPanel(Panel):
 
     def start_run(self, data: RunData) -> None:
         self._baseline_value = data.task.baseline_loss
-        unit = "MSE" if data.task.head.endswith("mse") else "nats per " + (
-            "character" if data.task.token_kind == "character" else "phrase")
+        # Short: at 1280×800 with large text the axis is only a few centimetres tall.
+        unit = "MSE" if data.task.head.endswith("mse") else "nats/" + {
+            "character": "char", "word": "word"}.get(data.task.token_kind, "phrase")
         self.plot.setLabel("left", f"loss ({unit})")
         if data.task.head.endswith("mse"):
             text = f"predicting 0: {fmt(self._baseline_value)}"
