@@ -17,7 +17,7 @@ from conftest import SINE
 from rnnviz import cli
 from rnnviz.app.export import CSV_COLUMNS, PAD, ImageOptions, content_widgets, panel_parts
 from rnnviz.app.main_window import MainWindow
-from rnnviz.app.qt import QtGui, QtWidgets, pg
+from rnnviz.app.qt import QtCore, QtGui, QtWidgets, pg
 from rnnviz.training import Trainer
 from rnnviz.training.metrics import METRIC_COLUMNS
 
@@ -226,18 +226,19 @@ def test_export_dialog_offers_1x_2x_a_width_and_svg_and_remembers(qtbot, qsettin
     dialog = ExportDialog(None, str(tmp_path), ImageOptions())
     qtbot.addWidget(dialog)
     assert dialog.options() == ImageOptions(scale=1.0)
-    dialog.size.setCurrentIndex(1)
+    assert dialog.size() == QtCore.QSize(dialog.width(), dialog.height())  # QWidget's own, not a field
+    dialog.png_size.setCurrentIndex(1)
     assert dialog.options() == ImageOptions(scale=2.0)
-    dialog.size.setCurrentIndex(2)
-    dialog.width.setValue(2400)
-    assert dialog.width.isEnabled() and dialog.options() == ImageOptions(width=2400)
+    dialog.png_size.setCurrentIndex(2)
+    dialog.png_width.setValue(2400)
+    assert dialog.png_width.isEnabled() and dialog.options() == ImageOptions(width=2400)
     dialog.svg.setChecked(True)
-    assert not dialog.size.isEnabled() and dialog.options() == ImageOptions(format="svg")
+    assert not dialog.png_size.isEnabled() and dialog.options() == ImageOptions(format="svg")
 
     def choose_width(self: ExportDialog) -> int:
         self.folder.setText(str(tmp_path / "figures"))
-        self.size.setCurrentIndex(2)
-        self.width.setValue(1800)
+        self.png_size.setCurrentIndex(2)
+        self.png_width.setValue(1800)
         return QtWidgets.QDialog.DialogCode.Accepted
 
     monkeypatch.setattr(ExportDialog, "exec", choose_width)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from rnnviz.app.qt import QtCore, QtWidgets
+from rnnviz.app.stored import read_setting
 
 ASK_ABOVE_STEPS = 300  # shorter runs are seconds of training: starting again costs nothing
 SKIP_KEY = "confirm/skip_discard"
@@ -27,7 +28,7 @@ class DiscardGuard:
 
     @property
     def skip(self) -> bool:
-        return self._settings.value(SKIP_KEY, False, type=bool)
+        return read_setting(self._settings, SKIP_KEY, False)
 
     @skip.setter
     def skip(self, value: bool) -> None:

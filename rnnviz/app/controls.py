@@ -65,9 +65,16 @@ def live_label(name: str) -> str:
     return setting.label + (" ●" if setting.live else "")
 
 
+def bounds(setting: Setting) -> tuple[float, float]:
+    """A number setting's closed range [low, high] (every int and float Setting declares both)."""
+    if setting.low is None or setting.high is None:
+        raise TypeError(f"the {setting.label!r} setting is a number but declares no low and high")
+    return setting.low, setting.high
+
+
 def none_value(setting: Setting) -> float:
     """The number an optional setting's spin box shows as None: one step below ``low``."""
-    return round(setting.low - 10.0 ** -setting.decimals, setting.decimals)
+    return round(bounds(setting)[0] - 10.0 ** -setting.decimals, setting.decimals)
 
 
 class DecimalSpinBox(QtWidgets.QDoubleSpinBox):
@@ -117,7 +124,7 @@ class WideSpinBox(QtWidgets.QAbstractSpinBox):
         if changed:
             self.valueChanged.emit(value)
 
-    def validate(self, text: str, pos: int) -> object:
+    def validate(self, text: str, pos: int) -> tuple[QtGui.QValidator.State, str, int]:
         """Acceptable in range; Intermediate while more typing can still reach the range;
         Invalid once it cannot (too many digits, a sign the range excludes, a letter)."""
         state = QtGui.QValidator.State
@@ -215,7 +222,9 @@ class ControlsPanel(QtWidgets.QWidget):
                                       else preset.name, preset.name)
         # What runs when it came from no preset; shown, never chosen (it has no settings).
         self.preset_combo.addItem(CUSTOM_TITLE, CUSTOM)
-        self.preset_combo.model().item(self.preset_combo.count() - 1).setEnabled(False)
+        combo_model = self.preset_combo.model()
+        assert isinstance(combo_model, QtGui.QStandardItemModel)  # a QComboBox's own model, never replaced
+        combo_model.item(self.preset_combo.count() - 1).setEnabled(False)
         self._wheel_guard.watch(self.preset_combo)
         self.preset_combo.setToolTip("Choosing a preset loads its settings and starts it from step 0")
         self.preset_combo.activated.connect(self._preset_activated)
@@ -336,16 +345,19 @@ class ControlsPanel(QtWidgets.QWidget):
             row.addWidget(button)
             return holder
         spin: QtWidgets.QAbstractSpinBox
+        low, high = bounds(setting)
         if setting.kind is float:
             spin = DecimalSpinBox()
             spin.setStepType(QtWidgets.QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
             spin.setDecimals(setting.decimals)
-            spin.setRange(none_value(setting) if setting.optional else setting.low, setting.high)
-        elif setting.high <= 2**31 - 1 and setting.low > -(2**31):
-            spin = QtWidgets.QSpinBox()
-            spin.setRange(setting.low - 1 if setting.optional else setting.low, setting.high)
-        else:
-            spin = WideSpinBox(setting.low - 1 if setting.optional else setting.low, setting.high)
+            spin.setRange(none_value(setting) if setting.optional else low, high)
+        else:  # int: the bounds are whole numbers
+            lowest = int(low) - 1 if setting.optional else int(low)
+            if high <= 2**31 - 1 and low > -(2**31):
+                spin = QtWidgets.QSpinBox()
+                spin.setRange(lowest, int(high))
+            else:
+                spin = WideSpinBox(lowest, int(high))
         if setting.optional:
             spin.setSpecialValueText(setting.none_text)
         if not isinstance(spin, WideSpinBox):
@@ -359,8 +371,8 @@ class ControlsPanel(QtWidgets.QWidget):
             return self.corpus_edit.text().strip() or None
         if isinstance(editor, QtWidgets.QComboBox):
             return editor.currentText()
-        value = editor.value()
-        if setting.optional and value < setting.low:
+        value = _number_box(editor).value()
+        if setting.optional and value < bounds(setting)[0]:
             return None
         return float(value) if setting.kind is float else int(value)
 
@@ -370,10 +382,10 @@ class ControlsPanel(QtWidgets.QWidget):
             self.corpus_edit.setText(value or "")
         elif isinstance(editor, QtWidgets.QComboBox):
             editor.setCurrentIndex(max(editor.findText(str(value)), 0))
-        elif value is None:
-            editor.setValue(editor.minimum())
-        else:
-            editor.setValue(value)
+        elif isinstance(spin := _number_box(editor), QtWidgets.QDoubleSpinBox):
+            spin.setValue(spin.minimum() if value is None else float(value))
+        else:  # QSpinBox or WideSpinBox: an int setting, validated as a whole number
+            spin.setValue(spin.minimum() if value is None else int(value))
 
     # ------------------------------------------------------------------- public
     def set_config(self, config: TrainConfig, preset: str | None = None) -> None:
@@ -476,6 +488,13 @@ class ControlsPanel(QtWidgets.QWidget):
             self.pending.show()
         else:
             self.pending.hide()
+
+
+def _number_box(editor: QtWidgets.QWidget) -> QtWidgets.QSpinBox | QtWidgets.QDoubleSpinBox | WideSpinBox:
+    """A number setting's editor, as ``_make_editor`` built it (the form's other editors are a
+    combo box for choices and a line edit with a button for the path)."""
+    assert isinstance(editor, (QtWidgets.QSpinBox, QtWidgets.QDoubleSpinBox, WideSpinBox)), editor
+    return editor
 
 
 def _sentence(message: str) -> str:

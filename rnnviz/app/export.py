@@ -24,6 +24,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rnnviz.app.panels.base import Panel
 from rnnviz.app.qt import Qt, QtCore, QtGui, QtWidgets, pg
@@ -156,21 +157,23 @@ def content_widgets(root: QtWidgets.QWidget) -> Iterator[QtWidgets.QWidget]:
         if _is_content(widget):
             yield widget
         elif isinstance(widget, QtWidgets.QStackedWidget):
-            if widget.currentWidget() is not None:
-                yield from visit(widget.currentWidget())
-        elif widget.layout() is not None:
-            yield from walk(widget.layout())
+            page = widget.currentWidget()
+            if page is not None:
+                yield from visit(page)
+        elif (layout := widget.layout()) is not None:
+            yield from walk(layout)
 
     def walk(layout: QtWidgets.QLayout) -> Iterator[QtWidgets.QWidget]:
         for index in range(layout.count()):
             item = layout.itemAt(index)
-            if item.layout() is not None:
-                yield from walk(item.layout())
-            elif item.widget() is not None:
-                yield from visit(item.widget())
+            assert item is not None  # itemAt is None only past count()
+            if (inner := item.layout()) is not None:
+                yield from walk(inner)
+            elif (child := item.widget()) is not None:
+                yield from visit(child)
 
-    if root.layout() is not None:
-        yield from walk(root.layout())
+    if (layout := root.layout()) is not None:
+        yield from walk(layout)
 
 
 def _document(html: str, font: QtGui.QFont, width: float) -> QtGui.QTextDocument:
@@ -236,21 +239,21 @@ def _export_look(scene: QtWidgets.QGraphicsScene, scale: float) -> Iterator[None
             mode = item.cacheMode()
             if mode != QtWidgets.QGraphicsItem.CacheMode.NoCache:
                 item.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.NoCache)
-                restore.append(lambda item=item, mode=mode: item.setCacheMode(mode))
+                restore.append(functools.partial(item.setCacheMode, mode))
             if scale == 1.0:
                 continue
             if isinstance(item, pg.PlotCurveItem):
                 original = item.opts["pen"]
                 item.setPen(_thicker(original, scale))
-                restore.append(lambda item=item, pen=original: item.setPen(pen))
+                restore.append(functools.partial(item.setPen, original))
             elif isinstance(item, pg.InfiniteLine):
                 original = item.pen
                 item.setPen(_thicker(original, scale))
-                restore.append(lambda item=item, pen=original: item.setPen(pen))
+                restore.append(functools.partial(item.setPen, original))
             elif isinstance(item, pg.AxisItem):
                 original = item.pen()
                 item.setPen(_thicker(original, scale))
-                restore.append(lambda item=item, pen=original: item.setPen(pen))
+                restore.append(functools.partial(item.setPen, original))
         yield
     finally:
         for undo in reversed(restore):
@@ -345,7 +348,7 @@ def _closed_paths_tolerated(correct: Callable) -> Callable:
 def _svg_exporter_module() -> types.ModuleType:
     import pyqtgraph.exporters  # noqa: F401 (registers the exporters)
 
-    module = sys.modules["pyqtgraph.exporters.SVGExporter"]
+    module: Any = sys.modules["pyqtgraph.exporters.SVGExporter"]  # pyqtgraph ships no type information
     if not getattr(module.correctCoordinates, "tolerates_closed_paths", False):
         module.correctCoordinates = _closed_paths_tolerated(module.correctCoordinates)
     return module

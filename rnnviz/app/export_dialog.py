@@ -10,6 +10,7 @@ from pathlib import Path
 
 from rnnviz.app.export import MAX_IMAGE_WIDTH, ImageOptions
 from rnnviz.app.qt import QtCore, QtWidgets
+from rnnviz.app.stored import read_setting
 
 SIZES = ("1× (as on screen)", "2× (sharp on slides and print)", "a width of")
 
@@ -37,15 +38,15 @@ class ExportDialog(QtWidgets.QDialog):
         form.addRow("Format", formats)
 
         row = QtWidgets.QHBoxLayout()
-        self.size = QtWidgets.QComboBox()
-        self.size.addItems(SIZES)
-        row.addWidget(self.size)
-        self.width = QtWidgets.QSpinBox()
-        self.width.setRange(100, MAX_IMAGE_WIDTH)
-        self.width.setSingleStep(100)
-        self.width.setSuffix(" px")
-        self.width.setValue(options.width or 1600)
-        row.addWidget(self.width)
+        self.png_size = QtWidgets.QComboBox()
+        self.png_size.addItems(SIZES)
+        row.addWidget(self.png_size)
+        self.png_width = QtWidgets.QSpinBox()
+        self.png_width.setRange(100, MAX_IMAGE_WIDTH)
+        self.png_width.setSingleStep(100)
+        self.png_width.setSuffix(" px")
+        self.png_width.setValue(options.width or 1600)
+        row.addWidget(self.png_width)
         row.addStretch(1)
         form.addRow("PNG size", row)
         note = QtWidgets.QLabel("One file per visible panel, with its title, summary, legend and axis "
@@ -59,14 +60,14 @@ class ExportDialog(QtWidgets.QDialog):
         form.addRow(buttons)
 
         (self.svg if options.format == "svg" else self.png).setChecked(True)
-        self.size.setCurrentIndex(2 if options.width is not None else 1 if options.scale == 2 else 0)
-        for signal in (self.png.toggled, self.size.currentIndexChanged):
+        self.png_size.setCurrentIndex(2 if options.width is not None else 1 if options.scale == 2 else 0)
+        for signal in (self.png.toggled, self.png_size.currentIndexChanged):
             signal.connect(self._enable)
         self._enable()
 
     def _enable(self) -> None:
-        self.size.setEnabled(self.png.isChecked())
-        self.width.setEnabled(self.png.isChecked() and self.size.currentIndex() == 2)
+        self.png_size.setEnabled(self.png.isChecked())
+        self.png_width.setEnabled(self.png.isChecked() and self.png_size.currentIndex() == 2)
 
     def _choose_folder(self) -> None:
         folder = QtWidgets.QFileDialog.getExistingDirectory(self, "Export panels into", self.folder.text())
@@ -76,21 +77,21 @@ class ExportDialog(QtWidgets.QDialog):
     def options(self) -> ImageOptions:
         if self.svg.isChecked():
             return ImageOptions(format="svg")
-        index = self.size.currentIndex()
-        width = self.width.value() if index == 2 else None
+        index = self.png_size.currentIndex()
+        width = self.png_width.value() if index == 2 else None
         return ImageOptions(scale=2.0 if index == 1 else 1.0, width=width)
 
     @classmethod
-    def ask(cls, parent: QtWidgets.QWidget, settings: QtCore.QSettings | None = None
+    def ask(cls, parent: QtWidgets.QWidget | None, settings: QtCore.QSettings | None = None
             ) -> tuple[str, ImageOptions] | None:
         """The folder and options chosen, or None if cancelled; remembered in ``settings``."""
         folder, options = str(Path.home()), ImageOptions()
         if settings is not None:
-            folder = settings.value("export/folder", folder, type=str)
+            folder = read_setting(settings, "export/folder", folder)
             try:
-                width = settings.value("export/width", 0, type=int)
-                options = ImageOptions(format=settings.value("export/format", "png", type=str),
-                                       scale=settings.value("export/scale", 1.0, type=float),
+                width = read_setting(settings, "export/width", 0)
+                options = ImageOptions(format=read_setting(settings, "export/format", "png"),
+                                       scale=read_setting(settings, "export/scale", 1.0),
                                        width=width or None)
             except (ValueError, TypeError):
                 options = ImageOptions()  # a settings file edited by hand: start from the default

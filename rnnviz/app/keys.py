@@ -15,7 +15,7 @@ landing in a spin box the mouse wheel merely passed over. So:
 
 from __future__ import annotations
 
-from rnnviz.app.qt import Qt, QtCore, QtWidgets
+from rnnviz.app.qt import Qt, QtCore, QtGui, QtWidgets
 
 # The keys a window binds without a modifier: they must never fire while a text field has focus.
 SINGLE_KEYS = (Qt.Key.Key_Space, Qt.Key.Key_S, Qt.Key.Key_R)
@@ -44,10 +44,10 @@ class LeaveOnEnter(QtCore.QObject):
             field.lineEdit().installEventFilter(self)  # keys sent to the spin box's own line edit
 
     def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
-        if event.type() == QtCore.QEvent.Type.KeyPress and event.key() in _LEAVE_KEYS \
-                and isinstance(watched, QtWidgets.QWidget):
-            field = watched.parentWidget() if isinstance(watched.parentWidget(), QtWidgets.QAbstractSpinBox) \
-                else watched
+        if event.type() == QtCore.QEvent.Type.KeyPress and isinstance(event, QtGui.QKeyEvent) \
+                and event.key() in _LEAVE_KEYS and isinstance(watched, QtWidgets.QWidget):
+            spin_box = watched.parentWidget()  # set when the key went to a spin box's own line edit
+            field = spin_box if isinstance(spin_box, QtWidgets.QAbstractSpinBox) else watched
             # After the field has handled the key: a spin box commits on Return and on losing focus.
             QtCore.QTimer.singleShot(0, lambda: self._leave(field))
         return False

@@ -22,12 +22,14 @@ from rnnviz.app.export_dialog import ExportDialog
 from rnnviz.app.help import Help
 from rnnviz.app.panels import ALL_PANELS
 from rnnviz.app.panels.base import DEFAULT_FONT_PT, Panel, cache_decorations
+from rnnviz.app.panels.loss import LossPanel
 from rnnviz.app.panels.sampler import SamplerPanel
 from rnnviz.app.pending import PendingIndicator
 from rnnviz.app.qt import Qt, QtCore, QtGui, QtWidgets
 from rnnviz.app.session import TrainingSession
 from rnnviz.app.speed import SpeedControl, saved_pace, saved_pace_ok
 from rnnviz.app.steady_label import SteadyLabel
+from rnnviz.app.stored import read_setting
 from rnnviz.blas import limit_blas_threads
 from rnnviz.training import DEFAULT_PRESET, ConfigError, TrainConfig
 
@@ -83,7 +85,9 @@ class Banner(QtWidgets.QFrame):
     # A toolbar knows nothing of word wrap and gave one line the height of many: the banner
     # asks for the height its text needs at the width it has.
     def _text_height(self) -> int:
-        return self.layout().heightForWidth(max(self.width(), 200))
+        layout = self.layout()
+        assert layout is not None  # the row made in __init__
+        return layout.heightForWidth(max(self.width(), 200))
 
     def sizeHint(self) -> QtCore.QSize:
         return QtCore.QSize(super().sizeHint().width(), self._text_height())
@@ -178,11 +182,11 @@ class MainWindow(QtWidgets.QMainWindow):
                                   f"{', '.join(p.name for p in self.controls.presets)}")
             candidates.append((chosen.config, chosen.name))
         elif restore_last_run:
-            saved = self.settings.value("run/config", "", type=str)
+            saved = read_setting(self.settings, "run/config", "")
             if saved:
                 try:
                     candidates.append((TrainConfig.from_dict(json.loads(saved)),
-                                       self.settings.value("run/preset", "", type=str)))
+                                       read_setting(self.settings, "run/preset", "")))
                 except (ConfigError, ValueError, TypeError) as exc:
                     problem = f"The last session's settings could not be used ({exc}); " \
                               "starting the default preset instead."
@@ -245,7 +249,8 @@ class MainWindow(QtWidgets.QMainWindow):
     def hide_banner(self) -> None:
         self.banner_bar.hide()
 
-    def _action(self, text: str, slot, shortcut: str | QtGui.QKeySequence | None = None,
+    def _action(self, text: str, slot: Callable[..., object],
+                shortcut: str | QtGui.QKeySequence | QtGui.QKeySequence.StandardKey | None = None,
                 tip: str = "") -> QtGui.QAction:
         action = QtGui.QAction(text, self)
         if shortcut is not None:
@@ -401,16 +406,15 @@ class MainWindow(QtWidgets.QMainWindow):
         if state is None or not self.restoreState(state, STATE_VERSION):
             # Dock sizes only stick once the window has its real size: lay out after showing.
             QtCore.QTimer.singleShot(0, self.restore_default_layout)
-        if s.value("view/large_text", False, type=bool):
+        if read_setting(s, "view/large_text", False):
             self._font_pt = LARGE_FONT_PT
             self.large_text_action.setChecked(True)
-        loss_panel = self.panel("loss")
-        loss_panel.log_y.setChecked(s.value("loss/log_y", False, type=bool))
-        self.sampler.seed.setText(s.value("sampler/seed", self.sampler.seed.text(), type=str))
-        self.sampler.temperature.setValue(s.value("sampler/temperature", 0.8, type=float))
-        self.sampler.length.setValue(s.value("sampler/length", 300, type=int))
-        self.sampler.live.setChecked(s.value("sampler/live", False, type=bool))
-        self.sampler.live_every.setValue(s.value("sampler/live_every", 500, type=int))
+        self.loss_panel.log_y.setChecked(read_setting(s, "loss/log_y", False))
+        self.sampler.seed.setText(read_setting(s, "sampler/seed", self.sampler.seed.text()))
+        self.sampler.temperature.setValue(read_setting(s, "sampler/temperature", 0.8))
+        self.sampler.length.setValue(read_setting(s, "sampler/length", 300))
+        self.sampler.live.setChecked(read_setting(s, "sampler/live", False))
+        self.sampler.live_every.setValue(read_setting(s, "sampler/live_every", 500))
 
     def _save_settings(self) -> None:
         s = self.settings
@@ -420,7 +424,7 @@ class MainWindow(QtWidgets.QMainWindow):
         s.setValue("run/preset", self.controls.current_preset)
         s.setValue("run/pace", "" if self.speed.pace is None else self.speed.pace)
         s.setValue("view/large_text", self._font_pt == LARGE_FONT_PT)
-        s.setValue("loss/log_y", self.panel("loss").log_y.isChecked())
+        s.setValue("loss/log_y", self.loss_panel.log_y.isChecked())
         s.setValue("sampler/seed", self.sampler.seed.text())
         s.setValue("sampler/temperature", self.sampler.temperature.value())
         s.setValue("sampler/length", self.sampler.length.value())
@@ -452,6 +456,12 @@ class MainWindow(QtWidgets.QMainWindow):
     # ---------------------------------------------------------------- panels
     def panel(self, key: str) -> Panel:
         return next(p for p in self.panels if p.key == key)
+
+    @property
+    def loss_panel(self) -> LossPanel:
+        panel = self.panel(LossPanel.key)
+        assert isinstance(panel, LossPanel)  # ALL_PANELS makes one LossPanel, the only panel with its key
+        return panel
 
     def redraw(self) -> None:
         """Bring every visible panel up to date now (a new run, an export)."""
