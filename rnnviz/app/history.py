@@ -112,7 +112,7 @@ class DecimatingMatrix:
     def keys(self) -> np.ndarray:
         return self._keys[: self.size]
 
-    def extend(self, keys: Sequence[float], rows: Sequence[np.ndarray]) -> None:
+    def extend(self, keys: np.ndarray | Sequence[float], rows: Sequence[np.ndarray]) -> None:
         for key, row in zip(keys, rows, strict=True):
             if self.seen % self.stride == 0:
                 if self.size == self.capacity:
