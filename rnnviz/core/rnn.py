@@ -244,6 +244,7 @@ class RNN:
         head: str = "seq_softmax",
         h0: np.ndarray | None = None,
         truncate: int | None = None,
+        mask: np.ndarray | None = None,
     ) -> LossResult:
         """Forward pass, loss, and exact gradients of that loss by BPTT.
 
@@ -251,6 +252,11 @@ class RNN:
         k recurrent steps (to h_{t-k}), as the tutorials' ``bptt_truncate`` does; ``None``
         is full BPTT. ``res.loss`` is a mean over all targets (T·B for seq_* heads, B for
         last_* heads, times O for MSE heads).
+
+        ``mask`` (T, B) for seq_* heads, (B,) for last_* heads: 1 where a target is real, 0
+        for padding. The loss is then the mean over real targets only, and padded targets
+        add exactly zero to it and to every gradient (their output gradient is zero, so
+        nothing flows back from them through BPTT).
         """
         if head not in HEADS:
             raise ValueError(f"unknown head {head!r}; choose one of {', '.join(HEADS)}")
@@ -269,7 +275,9 @@ class RNN:
         seq = is_sequence_head(head)
         last_hidden = hidden if seq else hidden[-1]
         outputs = self.output(last_hidden)
-        loss, d_out = head_loss(head, outputs, y)
+        if mask is not None and np.shape(mask) != outputs.shape[:-1]:
+            raise ValueError(f"mask must have shape {outputs.shape[:-1]}, got {np.shape(mask)}")
+        loss, d_out = head_loss(head, outputs, y, mask)
         d_out = d_out.astype(self.dtype, copy=False)
         out_dim = self.output_size
         flat_grads = np.empty_like(self._flat)
