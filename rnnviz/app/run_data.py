@@ -35,9 +35,9 @@ class TaskInfo:
     head: str
     baseline_loss: float
     token_kind: str  # "character", "word" or "value": what tokens_seen counts
-    can_sample: bool  # a next-character model: the sampler can stream text from it
+    can_sample: bool  # a next-character or next-word model: the sampler can stream text from it
     vocab_size: int
-    vocab: Vocabulary | None  # to name unknown seed characters as the user types
+    vocab: Vocabulary | None  # to name unknown seed characters or words as the user types
 
 
 def task_info(details: dict[str, Any]) -> TaskInfo:
@@ -48,7 +48,7 @@ def task_info(details: dict[str, Any]) -> TaskInfo:
     return TaskInfo(name=details["task_name"], head=details["head"],
                     baseline_loss=float(details["baseline_loss"]), token_kind=kind,
                     can_sample=bool(vocab is not None and details["head"] == "seq_softmax"
-                                    and kind == "character"),
+                                    and kind in ("character", "word")),
                     vocab_size=len(vocab) if vocab is not None else 0, vocab=vocab)
 
 

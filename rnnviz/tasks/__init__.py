@@ -8,8 +8,8 @@ from rnnviz.tasks.lines import LineLMTask
 from rnnviz.tasks.sentiment import SentimentTask
 from rnnviz.tasks.sine import SineTask
 
-__all__ = ["Batch", "CharLMTask", "LineLMTask", "SentimentTask", "SineTask", "Task", "TaskError", "load_corpus",
-           "make_task"]
+__all__ = ["Batch", "CharLMTask", "LineLMTask", "SentimentTask", "SineTask", "Task", "TaskError",
+           "load_corpus", "make_task"]
 
 
 def make_task(config) -> Task:

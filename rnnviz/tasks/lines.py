@@ -149,7 +149,10 @@ class LineLMTask(Task):
     def next_batch(self, rng: np.random.Generator) -> Batch:
         """B pieces drawn at random (distinct while there are enough), each from h = 0."""
         n = self.train_pieces.size
-        picks = rng.choice(n, self.batch, replace=False) if self.batch <= n else rng.integers(0, n, self.batch)
+        if self.batch <= n:
+            picks = rng.choice(n, self.batch, replace=False)
+        else:
+            picks = rng.integers(0, n, self.batch)
         x, y, mask = self._gather(self.train_pieces[picks])
         return Batch(x=x, y=y, carry_state=False, tokens=int(mask.sum()), mask=mask)
 
@@ -189,7 +192,8 @@ class LineLMTask(Task):
                                    "token_kind": self.vocab.kind, "lines": True}
         if self.val_on_training_lines:
             preview["note"] = "validation is on the training lines (too few lines to hold some out)"
-        metrics = {"val_loss": val_loss, "perplexity": perplexity(val_loss), "val_lines": float(self.val_lines),
+        metrics = {"val_loss": val_loss, "perplexity": perplexity(val_loss),
+                   "val_lines": float(self.val_lines),
                    "val_on_training_lines": float(self.val_on_training_lines)}
         return metrics, preview
 
