@@ -151,7 +151,8 @@ def test_word_vocabulary_keeps_the_most_frequent_and_reports_coverage(tmp_path):
     assert task.vocab.kind == "word" and task.vocab.tokens == ["the", ".", "lamp", UNKNOWN]
     coverage = (counts["the"] + counts["."] + counts["lamp"]) / sum(counts.values())
     assert task.coverage == pytest.approx(coverage)
-    assert f"{coverage:.1%}" in task.notes[0] and f"3 most frequent of the {len(counts)} distinct words" in task.notes[0]
+    assert f"{coverage:.1%}" in task.notes[0]
+    assert f"3 most frequent of the {len(counts)} distinct words" in task.notes[0]
     ids = np.concatenate([task.train, task.val])
     expected = [w if w in ("the", ".", "lamp") else UNKNOWN for w in split_words(text * 40)]
     assert [task.vocab.tokens[i] for i in ids] == expected
@@ -221,7 +222,7 @@ def test_word_sentence_completion_and_checkpoint(tmp_path):
     vocab = trainer.task.vocab
     assert "good" + "".join(sample_text(trainer.model, vocab, "good", 10, 0.0)) == "good i am fine"
     path = trainer.save(tmp_path / "words.npz")
-    model, loaded, meta = load_model(path)
+    model, loaded, _ = load_model(path)
     assert loaded.kind == "word" and loaded.tokens == vocab.tokens
     assert "".join(sample_text(model, loaded, "good", 10, 0.0)) == " i am fine"
 

@@ -367,3 +367,34 @@ def check_sentence_completion(seed: int | None = None) -> dict:
 
 def test_sentence_completion_story():
     check_sentence_completion()
+
+
+# ------------------------------------------------------------------------- word model
+def check_word_lm(seed: int | None = None) -> dict:
+    """The word preset: loss from ln(1274); validation perplexity below 200 by step 100 and
+    below 100 by step 500; sampled lines use the log's phrases; words label the time axis."""
+    preset = load_preset("word-lm")
+    run = run_preset("word-lm", minute_of_steps(preset), seed)
+    assert run.diverged_at is None
+    task = run.trainer.task
+    assert len(task.vocab) == 1274 and task.vocab.kind == "word"
+    assert any("1,271 distinct words" in note and "100%" in note for note in run.trainer.load_notes)
+    assert run.losses[0] == pytest.approx(math.log(1274), abs=0.05)
+    perplexity = {step: m["perplexity"] for step, m in run.evaluations()}
+    assert all(p < 200 for step, p in perplexity.items() if step >= 100), perplexity
+    assert all(p < 100 for step, p in perplexity.items() if step >= 500), perplexity
+    late = " ".join(m["preview"]["sample"] for step, m in run.evaluations() if step >= 500)
+    assert "day" in late and "sea" in late, late
+    tokens = run.reports[-1].input_tokens
+    assert tokens[0] == "<s>" and all(t in task.vocab for t in tokens)
+    return {"perplexity": perplexity}
+
+
+def test_word_lm_story():
+    check_word_lm()
+
+
+@pytest.mark.parametrize("name", ["sentence-completion", "word-lm"])
+def test_tutorial_presets_have_a_pace(name):
+    pace = load_preset(name).pace
+    assert isinstance(pace, float) and 0 < pace <= 100
