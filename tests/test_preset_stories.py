@@ -371,7 +371,7 @@ def test_sentence_completion_story():
 
 # ------------------------------------------------------------------------- word model
 def check_word_lm(seed: int | None = None) -> dict:
-    """The word preset: loss from ln(1274); validation perplexity below 200 by step 100 and
+    """The word preset: loss from ln(1274); validation perplexity below 250 by step 100 and
     below 100 by step 500; sampled lines use the log's phrases; words label the time axis."""
     preset = load_preset("word-lm")
     run = run_preset("word-lm", minute_of_steps(preset), seed)
@@ -381,7 +381,7 @@ def check_word_lm(seed: int | None = None) -> dict:
     assert any("1,271 distinct words" in note and "100%" in note for note in run.trainer.load_notes)
     assert run.losses[0] == pytest.approx(math.log(1274), abs=0.05)
     perplexity = {step: m["perplexity"] for step, m in run.evaluations()}
-    assert all(p < 200 for step, p in perplexity.items() if step >= 100), perplexity
+    assert all(p < 250 for step, p in perplexity.items() if step >= 100), perplexity
     assert all(p < 100 for step, p in perplexity.items() if step >= 500), perplexity
     late = " ".join(m["preview"]["sample"] for step, m in run.evaluations() if step >= 500)
     assert "day" in late and "sea" in late, late
