@@ -244,11 +244,12 @@ class CharLMTask(Task):
         if self.stream_len < seq_len + 1:
             raise TaskError(f"corpus {self.corpus_path.name} is too short: its training part has "
                             f"{self.train.size} {unit}, but seq-len {seq_len} with batch {batch} "
-                            f"needs at least {need}; use a longer text or smaller settings")
+                            f"needs at least {need}; use a longer text, smaller settings, or line mode "
+                            "(lines on) for a file of short lines")
         if self.val.size < seq_len + 1:
             raise TaskError(f"corpus {self.corpus_path.name} is too short to hold out "
-                            f"{seq_len + 1} {unit} for validation; use a longer text or a "
-                            "shorter seq-len")
+                            f"{seq_len + 1} {unit} for validation; use a longer text, a shorter "
+                            "seq-len, or line mode (lines on) for a file of short lines")
         self.stream_starts = np.arange(batch) * self.stream_len
         self.offsets = np.arange(seq_len + 1)[:, None]
         self.position = 0
