@@ -19,14 +19,8 @@ def word_lines(tmp_path) -> TrainConfig:
 
 
 def _run(config: TrainConfig, steps: int):
-    import sys
-    from pathlib import Path
+    from test_panel_texts import make_run  # the tests folder is on the path, as pytest runs them
 
-    sys.path.insert(0, str(Path(__file__).parent))
-    try:
-        from test_panel_texts import make_run
-    finally:
-        sys.path.pop(0)
     return make_run(config, steps)
 
 
@@ -39,9 +33,9 @@ def test_word_models_can_be_sampled_and_sentiment_cannot(word_lines) -> None:
 
 
 def test_hidden_state_axis_shows_the_words_of_one_line(qtbot, word_lines) -> None:
-    from rnnviz.app.panels import HiddenStatePanel
-
     from test_panel_texts import shown_panel
+
+    from rnnviz.app.panels import HiddenStatePanel
 
     data, _ = _run(word_lines, 2)
     panel = shown_panel(qtbot, HiddenStatePanel, size=(700, 400))
@@ -55,9 +49,9 @@ def test_hidden_state_axis_shows_the_words_of_one_line(qtbot, word_lines) -> Non
 
 
 def test_task_panel_shows_word_lines_perplexity_and_where_validation_was(qtbot, word_lines) -> None:
-    from rnnviz.app.panels.task_output import TaskOutputPanel
-
     from test_panel_texts import shown_panel
+
+    from rnnviz.app.panels.task_output import TaskOutputPanel
 
     data, _ = _run(word_lines, 3)
     panel = shown_panel(qtbot, TaskOutputPanel)
@@ -74,7 +68,8 @@ def test_sample_summary_for_characters_keeps_its_wording() -> None:
     from rnnviz.app.panels.task_output import sample_summary
     from rnnviz.training.report import EvalReport, frozen_mapping
 
-    evaluation = EvalReport(step=100, val_loss=1.5, metrics=frozen_mapping({"val_loss": 1.5, "perplexity": 4.48}),
+    metrics = frozen_mapping({"val_loss": 1.5, "perplexity": 4.48})
+    evaluation = EvalReport(step=100, val_loss=1.5, metrics=metrics,
                             preview=frozen_mapping({"kind": "charlm", "prime": "T", "sample": "he lamp"}))
     text = sample_summary(evaluation)
     assert "primed with 'T'" in text and "nats/char" in text and "training lines" not in text
