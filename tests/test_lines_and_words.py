@@ -232,3 +232,20 @@ def test_make_task_picks_the_mode(tmp_path):
     assert isinstance(make_task(TrainConfig(corpus=corpus, lines="on", seq_len=5, batch=2)), LineLMTask)
     plain = make_task(TrainConfig(corpus=corpus, tokens="words", seq_len=5, batch=2))
     assert type(plain) is CharLMTask and plain.vocab.kind == "word"
+
+
+def test_line_mode_resumes_exactly(tmp_path):
+    corpus = _write(tmp_path, "".join(f"line {i} of the log\n" for i in range(25)))
+    config = TrainConfig(task="charlm", corpus=str(corpus), lines="on", tokens="words", seq_len=6, batch=4,
+                         hidden=8, dtype="float64", eval_every=1000)
+    straight = Trainer(config)
+    for _ in range(6):
+        straight.step()
+    halfway = Trainer(config)
+    for _ in range(3):
+        halfway.step()
+    path = halfway.save(tmp_path / "half.npz")
+    resumed = Trainer.from_checkpoint(path)
+    for _ in range(3):
+        resumed.step()
+    np.testing.assert_array_equal(resumed.model.flat_params, straight.model.flat_params)
