@@ -29,7 +29,13 @@ RECENT_WINDOW = 100  # steps for "clipped in the last N steps"
 
 @dataclass(frozen=True)
 class TaskInfo:
-    """The few facts about a task the panels need, copied once from the trainer."""
+    """The few facts about a task the panels need, copied once from the trainer.
+
+    A panel that shows input tokens (``StepReport.input_tokens``: one string per timestep,
+    padding already removed) must not assume they are characters: for ``token_kind`` "word"
+    each is a whole word or a marker such as ``<s>`` (escape it in rich text), and readable
+    text is ``vocab.join(tokens)`` (spaces between words, none between characters).
+    """
 
     name: str
     head: str
