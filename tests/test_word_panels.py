@@ -62,6 +62,7 @@ def test_task_panel_shows_word_lines_perplexity_and_where_validation_was(qtbot, 
     summary = panel.summary.plain_text()
     assert "nats/word" in summary and "perplexity" in summary
     assert "validation is on the training lines" in summary and "sampled lines" in summary
+    assert "the vocabulary covers 100.0% of the text's words" in summary
 
 
 def test_sample_summary_for_characters_keeps_its_wording() -> None:

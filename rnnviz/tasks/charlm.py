@@ -313,7 +313,8 @@ class CharLMTask(Task):
         sample = self.vocab.join(sampled)
         if self.vocab.kind == "word":
             sample = " " + sample
-        preview = {"kind": "charlm", "prime": prime_text, "sample": sample, "token_kind": self.vocab.kind}
+        preview = {"kind": "charlm", "prime": prime_text, "sample": sample, "token_kind": self.vocab.kind,
+                   "coverage": self.coverage}
         metrics = {"val_loss": val_loss, "val_loss_se": se, "val_windows": float(scored),
                    "val_windows_total": float(total), "perplexity": perplexity(val_loss)}
         return metrics, preview

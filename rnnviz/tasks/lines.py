@@ -189,7 +189,7 @@ class LineLMTask(Task):
         samples = [self.vocab.join(generate_line(model, self.vocab, [self.start_id], limit, 1.0, rng))
                    for _ in range(PREVIEW_LINES)]
         preview: dict[str, Any] = {"kind": "charlm", "prime": "", "sample": "\n".join(samples),
-                                   "token_kind": self.vocab.kind, "lines": True}
+                                   "token_kind": self.vocab.kind, "lines": True, "coverage": self.coverage}
         if self.val_on_training_lines:
             preview["note"] = "validation is on the training lines (too few lines to hold some out)"
         metrics = {"val_loss": val_loss, "perplexity": perplexity(val_loss),

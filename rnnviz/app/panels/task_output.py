@@ -181,6 +181,8 @@ def sample_summary(evaluation: EvalReport) -> str:
     text = f"{what} · validation loss <b>{fmt(evaluation.val_loss)}</b> nats/{unit}"
     if "perplexity" in metrics:
         text += f" · perplexity {fmt(metrics['perplexity'])}"
+    if unit == "word" and "coverage" in preview:
+        text += f" · the vocabulary covers {float(preview['coverage']):.1%} of the text's words"
     if metrics.get("val_on_training_lines"):
         text += f" · <span style='color:{VERMILION}'>validation is on the training lines</span>"
     return text
