@@ -17,6 +17,12 @@ and fetching the next chunk of text. Characters/s = B·T characters per step.
   preset's optimizer (Adam, norm clipping) and ``Trainer.step()`` (what the app and the CLI
   run, with its reports, spectrum and saturation; evaluation switched off).
 
+- ``word model``: the word-level language model of the BPTT tutorial at its size: a
+  vocabulary of V = 8,000 words (+ ``<unk>``), H = 100, T = 10, B = 32, float32, Adam and
+  norm clipping, on a synthetic text of Zipf-distributed words (so that 8,000 distinct words
+  exist; the shipped corpus has about 1,300). The output layer and softmax over 8,001 words
+  dominate; reported in steps/s as well, since the "vs loop" column compares characters.
+
 Every configuration is warmed up, then timed ``--repeats`` times for ``--seconds`` each,
 round-robin (each round runs every configuration once), so that a busy spell on a shared
 machine slows all of them alike. The table shows the median chars/s and the median over
@@ -43,6 +49,7 @@ from pathlib import Path
 import numpy as np
 
 HIDDEN, SEQ_LEN, LR_ADAGRAD, CLIP = 100, 25, 0.1, 5.0
+WORD_VOCAB, WORD_SEQ_LEN, WORD_BATCH = 8000, 10, 32
 BARS = {1: 3.0, 32: 15.0}  # the product's bars: engine / tutorial loop at B=1 (any dtype), B=32 float32
 THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
 
@@ -158,6 +165,52 @@ def trainer_stepper(batch: int, dtype: str) -> Callable[[], int]:
     return step
 
 
+def zipf_word_text(path: Path, distinct: int = 12_000, words: int = 200_000, seed: int = 0) -> Path:
+    """A text of made-up words with Zipf-like frequencies, so a V = 8,000 vocabulary is full."""
+    rng = np.random.default_rng(seed)
+    ranks = np.minimum(rng.zipf(1.1, size=words), distinct) - 1
+    names = [f"w{i}" for i in range(distinct)]
+    ranks[:distinct] = np.arange(distinct)  # every word occurs at least once
+    rng.shuffle(ranks)
+    lines = [" ".join(names[r] for r in ranks[i : i + 12]) + " ." for i in range(0, words, 12)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def word_stepper(corpus: Path, trainer: bool) -> Callable[[], int]:
+    """One step of the word-level model (V = 8,000): the engine alone, or ``Trainer.step()``."""
+    from rnnviz.core import RNN, clip_gradients, make_optimizer
+    from rnnviz.tasks import CharLMTask
+    from rnnviz.training import TrainConfig, Trainer
+
+    if trainer:
+        cfg = TrainConfig(task="charlm", corpus=str(corpus), tokens="words", vocab_size=WORD_VOCAB,
+                          hidden=HIDDEN, seq_len=WORD_SEQ_LEN, batch=WORD_BATCH, dtype="float32",
+                          eval_every=10**9)
+        run = Trainer(cfg)
+
+        def trainer_step() -> int:
+            run.step()
+            return WORD_BATCH * WORD_SEQ_LEN
+
+        return trainer_step
+    task = CharLMTask(corpus, WORD_SEQ_LEN, WORD_BATCH, tokens="words", vocab_size=WORD_VOCAB)
+    model = RNN(task.input_size, HIDDEN, task.output_size, dtype="float32", seed=0)
+    opt = make_optimizer("adam", 0.003)
+    rng = np.random.default_rng(0)
+    state: dict[str, np.ndarray | None] = {"h": None}
+
+    def step() -> int:
+        b = task.next_batch(rng)
+        res = model.loss_and_grads(b.x, b.y, head=task.head, h0=state["h"] if b.carry_state else None)
+        clipped = clip_gradients({"theta": res.flat_grads}, "norm", CLIP)
+        opt.step({"theta": model.flat_params}, clipped.grads)
+        state["h"] = res.h_last
+        return b.tokens
+
+    return step
+
+
 def check_reference_matches_engine(text: str) -> float:
     """The reference loop and the engine compute the same gradients (so both do the same work).
 
@@ -219,7 +272,16 @@ def child(seconds: float, repeats: int) -> None:
                     trainer_stepper(32, "float32")))
     configs.append(("Trainer.step(), charlm preset, B=1 float32", 1, "float32",
                     trainer_stepper(1, "float32")))
+    import tempfile
+
+    word_dir = tempfile.TemporaryDirectory()
+    words = zipf_word_text(Path(word_dir.name) / "zipf-words.txt")
+    configs.append((f"word model V={WORD_VOCAB} T={WORD_SEQ_LEN} B={WORD_BATCH} engine", WORD_BATCH,
+                    "float32", word_stepper(words, trainer=False)))
+    configs.append((f"word model V={WORD_VOCAB} T={WORD_SEQ_LEN} B={WORD_BATCH} Trainer", WORD_BATCH,
+                    "float32", word_stepper(words, trainer=True)))
     all_rates = measure_round_robin([c[3] for c in configs], seconds, repeats)
+    word_dir.cleanup()
     base = all_rates[0]
     rows = []
     for (name, batch, dtype, _), rates in zip(configs, all_rates, strict=True):
@@ -251,6 +313,11 @@ def report(label: str, result: dict) -> None:
     for row in rows:
         lo, hi = min(row["rates"]), max(row["rates"])
         print(f"{row['name']:<46} {row['median']:>10,.0f} {row['ratio']:>7.1f}x   {lo:,.0f}-{hi:,.0f}")
+    for row in rows:
+        if row["name"].startswith("word model"):
+            per_step = WORD_BATCH * WORD_SEQ_LEN
+            print(f"{row['name']:<46} {row['median'] / per_step:>10,.1f} steps/s (H={HIDDEN}, float32, "
+                  f"{min(row['rates']) / per_step:,.1f}-{max(row['rates']) / per_step:,.1f})")
     engine = {(r["batch"], r["dtype"]): r["ratio"] for r in rows if r["name"].startswith("engine adagrad")}
     for batch, dtype in ((1, "float64"), (1, "float32"), (32, "float32")):
         need = BARS[batch]

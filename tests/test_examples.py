@@ -114,3 +114,38 @@ def test_corpus_loading_memory_is_bounded(tmp_path: Path, monkeypatch: pytest.Mo
         tracemalloc.stop()
     assert ids.size == chars and ids.itemsize == 1 and "🌊" in vocab
     assert peak / chars < 4.0, f"peak {peak / chars:.2f} bytes per character"
+
+
+# ------------------------------------------------------------ one script per tutorial's job
+def test_tutorial_sentiment_reports_test_accuracy() -> None:
+    out = run_script("examples/tutorial_sentiment.py")
+    accuracy = float(re.search(r"test accuracy after 400 steps: ([\d.]+)% of 40", out).group(1))
+    assert accuracy >= 95.0, out
+
+
+def test_tutorial_sentence_completion_completes_good() -> None:
+    out = run_script("examples/tutorial_sentence_completion.py")
+    assert "'good' -> 'good i am fine'" in out, out
+    assert "validation is on the training lines" in out, out
+
+
+def test_tutorial_word_model_reports_perplexity() -> None:
+    out = run_script("examples/tutorial_word_model.py", timeout=180.0)
+    assert "1,271 distinct words" in out, out
+    perplexity = float(re.search(r"final validation perplexity: ([\d.]+)", out).group(1))
+    assert 1.0 < perplexity < 150.0, out  # from 1,274 for a uniform guess
+    assert re.search(r"^a line from <s>, greedy: \S", out, re.MULTILINE), out
+
+
+def test_tutorial_char_model_samples_from_a_seed() -> None:
+    out = run_script("examples/tutorial_char_model.py", "Lit the ", timeout=120.0)
+    loss = float(re.search(r"validation loss ([\d.]+) nats per character", out).group(1))
+    assert loss < 2.0, out
+    sample = out.split("sample from 'Lit the ':\n", 1)[1]
+    assert sample.startswith("Lit the ") and len(sample.rstrip("\n")) >= len("Lit the ") + 150, out
+
+
+def test_tutorial_sine_reports_prediction_error() -> None:
+    out = run_script("examples/tutorial_sine.py")
+    rmse = float(re.search(r"one-step prediction RMSE after 300 steps: ([\d.]+)", out).group(1))
+    assert rmse < 0.1, out

@@ -331,3 +331,70 @@ def test_a_bad_pace_is_one_clear_error(preset_dir, value):
     with pytest.raises(ConfigError, match="pace must be a positive number") as info:
         load_preset("odd")
     assert "odd" in str(info.value)
+
+
+# ------------------------------------------------------------- sentence completion
+THREE_SENTENCES = ("hey how are you", "good i am fine", "have a nice day")
+
+
+def check_sentence_completion(seed: int | None = None) -> dict:
+    """The three-sentence preset: loss from ln(19) to below 0.2 by step 50; validation on the
+    training lines, within 0.01 of the 0.070 floor by step 150; sampled lines are the three
+    sentences from step 200; greedy "good" completes to "good i am fine"."""
+    from rnnviz.training import sample_text
+
+    preset = load_preset("sentence-completion")
+    run = run_preset("sentence-completion", minute_of_steps(preset), seed)
+    assert run.diverged_at is None
+    task = run.trainer.task
+    assert len(task.vocab) == 19 and run.losses[0] == pytest.approx(math.log(19), abs=0.05)
+    assert run.losses[49] < 0.2, run.losses[49]
+    # The floor: first letter h (2 lines) or g (1); after h, e or a; over 47 targets a batch.
+    floor = (2 * math.log(3 / 2) + math.log(3) + 2 * math.log(2)) / 47
+    assert floor == pytest.approx(0.070, abs=5e-4)
+    evals = run.evaluations()
+    assert all(m["val_on_training_lines"] == 1.0 for _, m in evals)
+    assert any("validation is on the training lines" in note for note in run.trainer.load_notes)
+    late = [m for step, m in evals if step >= 150]
+    assert all(floor <= m["val_loss"] < floor + 0.01 for m in late), [m["val_loss"] for m in late]
+    for step, m in evals:
+        if step >= 200:
+            assert all(line in THREE_SENTENCES for line in m["preview"]["sample"].split("\n")), (step, m)
+    completed = "good" + "".join(sample_text(run.trainer.model, task.vocab, "good", 40, temperature=0.0))
+    assert completed == "good i am fine"
+    return {"loss_50": run.losses[49], "val_final": evals[-1][1]["val_loss"], "completed": completed}
+
+
+def test_sentence_completion_story():
+    check_sentence_completion()
+
+
+# ------------------------------------------------------------------------- word model
+def check_word_lm(seed: int | None = None) -> dict:
+    """The word preset: loss from ln(1274); validation perplexity below 250 by step 100 and
+    below 100 by step 500; sampled lines use the log's phrases; words label the time axis."""
+    preset = load_preset("word-lm")
+    run = run_preset("word-lm", minute_of_steps(preset), seed)
+    assert run.diverged_at is None
+    task = run.trainer.task
+    assert len(task.vocab) == 1274 and task.vocab.kind == "word"
+    assert any("1,271 distinct words" in note and "100%" in note for note in run.trainer.load_notes)
+    assert run.losses[0] == pytest.approx(math.log(1274), abs=0.05)
+    perplexity = {step: m["perplexity"] for step, m in run.evaluations()}
+    assert all(p < 250 for step, p in perplexity.items() if step >= 100), perplexity
+    assert all(p < 100 for step, p in perplexity.items() if step >= 500), perplexity
+    late = " ".join(m["preview"]["sample"] for step, m in run.evaluations() if step >= 500)
+    assert "day" in late and "sea" in late, late
+    tokens = run.reports[-1].input_tokens
+    assert tokens[0] == "<s>" and all(t in task.vocab for t in tokens)
+    return {"perplexity": perplexity}
+
+
+def test_word_lm_story():
+    check_word_lm()
+
+
+@pytest.mark.parametrize("name", ["sentence-completion", "word-lm"])
+def test_tutorial_presets_have_a_pace(name):
+    pace = load_preset(name).pace
+    assert isinstance(pace, float) and 0 < pace <= 100

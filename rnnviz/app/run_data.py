@@ -29,15 +29,21 @@ RECENT_WINDOW = 100  # steps for "clipped in the last N steps"
 
 @dataclass(frozen=True)
 class TaskInfo:
-    """The few facts about a task the panels need, copied once from the trainer."""
+    """The few facts about a task the panels need, copied once from the trainer.
+
+    A panel that shows input tokens (``StepReport.input_tokens``: one string per timestep,
+    padding already removed) must not assume they are characters: for ``token_kind`` "word"
+    each is a whole word or a marker such as ``<s>`` (escape it in rich text), and readable
+    text is ``vocab.join(tokens)`` (spaces between words, none between characters).
+    """
 
     name: str
     head: str
     baseline_loss: float
     token_kind: str  # "character", "word" or "value": what tokens_seen counts
-    can_sample: bool  # a next-character model: the sampler can stream text from it
+    can_sample: bool  # a next-character or next-word model: the sampler can stream text from it
     vocab_size: int
-    vocab: Vocabulary | None  # to name unknown seed characters as the user types
+    vocab: Vocabulary | None  # to name unknown seed characters or words as the user types
 
 
 def task_info(details: dict[str, Any]) -> TaskInfo:
@@ -48,7 +54,7 @@ def task_info(details: dict[str, Any]) -> TaskInfo:
     return TaskInfo(name=details["task_name"], head=details["head"],
                     baseline_loss=float(details["baseline_loss"]), token_kind=kind,
                     can_sample=bool(vocab is not None and details["head"] == "seq_softmax"
-                                    and kind == "character"),
+                                    and kind in ("character", "word")),
                     vocab_size=len(vocab) if vocab is not None else 0, vocab=vocab)
 
 

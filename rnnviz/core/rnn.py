@@ -189,8 +189,13 @@ class RNN:
         states[0] = self._initial_state(batch, h0)
         pre = states[1:]
         if token_input:
-            # Column lookup instead of a one-hot product: W_xh e_k = W_xh[:, k].
-            np.take(np.ascontiguousarray(p["W_xh"].T), x, axis=0, out=pre)
+            # Column lookup instead of a one-hot product: W_xh e_k = W_xh[:, k]. With fewer
+            # lookups than tokens in the vocabulary (a word model), gathering the columns
+            # directly beats first copying all of W_xh into row order; both copy exactly.
+            if x.size < self.input_size:
+                pre[...] = p["W_xh"].T[x]
+            else:
+                np.take(np.ascontiguousarray(p["W_xh"].T), x, axis=0, out=pre)
         else:
             np.matmul(x.astype(self.dtype, copy=False), p["W_xh"].T, out=pre)
         pre += p["b_h"]
@@ -244,6 +249,7 @@ class RNN:
         head: str = "seq_softmax",
         h0: np.ndarray | None = None,
         truncate: int | None = None,
+        mask: np.ndarray | None = None,
     ) -> LossResult:
         """Forward pass, loss, and exact gradients of that loss by BPTT.
 
@@ -251,6 +257,11 @@ class RNN:
         k recurrent steps (to h_{t-k}), as the tutorials' ``bptt_truncate`` does; ``None``
         is full BPTT. ``res.loss`` is a mean over all targets (T·B for seq_* heads, B for
         last_* heads, times O for MSE heads).
+
+        ``mask`` (T, B) for seq_* heads, (B,) for last_* heads: 1 where a target is real, 0
+        for padding. The loss is then the mean over real targets only, and padded targets
+        add exactly zero to it and to every gradient (their output gradient is zero, so
+        nothing flows back from them through BPTT).
         """
         if head not in HEADS:
             raise ValueError(f"unknown head {head!r}; choose one of {', '.join(HEADS)}")
@@ -269,7 +280,9 @@ class RNN:
         seq = is_sequence_head(head)
         last_hidden = hidden if seq else hidden[-1]
         outputs = self.output(last_hidden)
-        loss, d_out = head_loss(head, outputs, y)
+        if mask is not None and np.shape(mask) != outputs.shape[:-1]:
+            raise ValueError(f"mask must have shape {outputs.shape[:-1]}, got {np.shape(mask)}")
+        loss, d_out = head_loss(head, outputs, y, mask)
         d_out = d_out.astype(self.dtype, copy=False)
         out_dim = self.output_size
         flat_grads = np.empty_like(self._flat)
@@ -291,7 +304,13 @@ class RNN:
         np.matmul(d_pre_flat.T, states[:-1].reshape(-1, size), out=grads["W_hh"])
         np.sum(d_pre_flat, axis=0, out=grads["b_h"])
         if np.issubdtype(x.dtype, np.integer):
-            grads["W_xh"][...] = self._scatter_add_by_token(x.reshape(-1), d_pre_flat).T
+            ids, rows = x.reshape(-1), d_pre_flat
+            if mask is not None:
+                # Rows that carry no gradient (padding) are left out, not added as zeros: the
+                # grouped sums would otherwise round differently with what the padding holds.
+                live = rows.any(axis=1)
+                ids, rows = ids[live], rows[live]
+            grads["W_xh"][...] = self._scatter_add_by_token(ids, rows).T
         else:
             x_rows = x.astype(self.dtype, copy=False).reshape(-1, self.input_size)
             np.matmul(d_pre_flat.T, x_rows, out=grads["W_xh"])
@@ -304,10 +323,12 @@ class RNN:
         Eq. (6) with one-hot x_t is exactly this scatter-add. Sorting the ids and summing runs
         with ``np.add.reduceat`` is several times faster than ``np.add.at``.
         """
+        out = np.zeros((self.input_size, rows.shape[1]), dtype=self.dtype)
+        if ids.size == 0:
+            return out
         order = np.argsort(ids, kind="stable")
         sorted_ids = ids[order]
         run_starts = np.flatnonzero(np.concatenate(([True], sorted_ids[1:] != sorted_ids[:-1])))
-        out = np.zeros((self.input_size, rows.shape[1]), dtype=self.dtype)
         out[sorted_ids[run_starts]] = np.add.reduceat(rows[order], run_starts, axis=0)
         return out
 

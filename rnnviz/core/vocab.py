@@ -1,10 +1,25 @@
-"""Token vocabularies: characters for the language model, words for classification."""
+"""Token vocabularies: characters or words for the language model, words for classification.
+
+The word rule (``split_words``) is deliberately simple, so a user can predict it: the text
+is lower-cased, and a token is either a run of letters and digits (with inner apostrophes,
+as in "don't") or any single other visible character (punctuation: ``.``, ``,``, ``"`` ...).
+Spaces and line breaks only separate tokens.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 
 import numpy as np
+
+START, END, UNKNOWN = "<s>", "</s>", "<unk>"  # sentence start/end markers, the unknown word
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*|\S")
+
+
+def split_words(text: str) -> list[str]:
+    """The word tokens of ``text`` by the module's rule: lower-case, words and punctuation."""
+    return _WORD.findall(text.lower())
 
 
 class UnknownTokensError(ValueError):
@@ -34,13 +49,24 @@ class Vocabulary:
     def __contains__(self, token: str) -> bool:
         return token in self.index
 
-    def unknown(self, tokens: Iterable[str]) -> list[str]:
-        """Tokens not in the vocabulary, in order of first appearance, without repeats."""
+    def split(self, text: str) -> list[str]:
+        """``text`` as this vocabulary's tokens: its characters, or its words (``split_words``)."""
+        return split_words(text) if self.kind == "word" else list(text)
+
+    def join(self, tokens: Iterable[str]) -> str:
+        """Readable text of tokens: characters run together, words separated by spaces."""
+        return (" " if self.kind == "word" else "").join(tokens)
+
+    def unknown(self, tokens: Iterable[str] | str) -> list[str]:
+        """Tokens not in the vocabulary, in order of first appearance, without repeats.
+        A str is split into this vocabulary's tokens first (characters or words)."""
+        if isinstance(tokens, str):
+            tokens = self.split(tokens)
         return list(dict.fromkeys(t for t in tokens if t not in self.index))
 
-    def encode(self, tokens: Iterable[str]) -> np.ndarray:
-        """Ids for ``tokens`` (a str is a sequence of characters); unknown ones raise."""
-        tokens = list(tokens)
+    def encode(self, tokens: Iterable[str] | str) -> np.ndarray:
+        """Ids for ``tokens`` (a str is split into characters or words); unknown ones raise."""
+        tokens = self.split(tokens) if isinstance(tokens, str) else list(tokens)
         missing = self.unknown(tokens)
         if missing:
             raise UnknownTokensError(missing, self.kind)

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from rnnviz.tasks.base import Batch, Task, TaskError
 from rnnviz.tasks.charlm import CharLMTask, load_corpus
+from rnnviz.tasks.lines import LineLMTask
 from rnnviz.tasks.sentiment import SentimentTask
 from rnnviz.tasks.sine import SineTask
 
-__all__ = ["Batch", "CharLMTask", "SentimentTask", "SineTask", "Task", "TaskError", "load_corpus",
-           "make_task"]
+__all__ = ["Batch", "CharLMTask", "LineLMTask", "SentimentTask", "SineTask", "Task", "TaskError",
+           "load_corpus", "make_task"]
 
 
 def make_task(config) -> Task:
     """Build the task a TrainConfig names."""
     if config.task == "charlm":
-        return CharLMTask(config.corpus, config.seq_len, config.batch)
+        task_class = LineLMTask if config.lines == "on" else CharLMTask
+        return task_class(config.corpus, config.seq_len, config.batch, tokens=config.tokens,
+                          vocab_size=config.vocab_size)
     if config.task == "sentiment":
         return SentimentTask(config.batch)
     if config.task == "sine":

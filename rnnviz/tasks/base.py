@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,14 @@ class Batch:
     y: np.ndarray  # targets, shaped for the task's head
     carry_state: bool  # True: start from the previous batch's last hidden state
     tokens: int  # how many input tokens this batch consumed (for throughput)
+    # (T, B) 1 for a real target, 0 for padding (line mode), or None: every target is real.
+    mask: np.ndarray | None = None
+
+    def length(self, column: int) -> int:
+        """Timesteps of sequence ``column`` before its padding starts."""
+        if self.mask is None:
+            return int(self.x.shape[0])
+        return int(self.mask[:, column].sum())
 
 
 class Task(ABC):
@@ -37,6 +46,9 @@ class Task(ABC):
     output_size: int
     vocab: Vocabulary | None = None
     baseline_loss: float = float("nan")
+    # One sentence each about how the data was read (vocabulary coverage, validation on the
+    # training lines): the CLI prints them, the app shows them with the run.
+    notes: Sequence[str] = ()
 
     @abstractmethod
     def next_batch(self, rng: np.random.Generator) -> Batch: ...

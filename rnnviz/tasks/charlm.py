@@ -1,7 +1,9 @@
-"""Character-level language model on any UTF-8 text file (min-char-rnn's task, batched).
+"""Language model on any UTF-8 text file (min-char-rnn's task, batched), by characters or words.
 
 The corpus is read in chunks and kept as one small-integer array (1 byte per character for
 vocabularies up to 256 symbols), so a 100 MB file needs about 100 MB, not gigabytes.
+Word tokens (``tokens="words"``) follow ``rnnviz.core.vocab.split_words``; the ``vocab_size``
+most frequent words are kept and every other word reads as ``<unk>``.
 A leading byte-order mark is dropped and Windows line endings (``\r\n``) are read as ``\n``,
 so the same text saved on Windows or Unix gives the same vocabulary and the same model.
 """
@@ -10,14 +12,16 @@ from __future__ import annotations
 
 import codecs
 import math
+from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from rnnviz.core.rnn import RNN
-from rnnviz.core.vocab import Vocabulary
-from rnnviz.resource_files import default_corpus
+from rnnviz.core.vocab import UNKNOWN, Vocabulary, split_words
+from rnnviz.resource_files import default_corpus, resource_dir
 from rnnviz.tasks.base import Batch, Task, TaskError
 
 VAL_FRACTION = 0.1
@@ -73,16 +77,105 @@ def _codepoints(text: str) -> np.ndarray:
     return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
 
 
-def load_corpus(path: str | Path) -> tuple[Vocabulary, np.ndarray]:
-    """Read a UTF-8 text file into (vocabulary of its characters, id array)."""
+def checked_corpus_path(path: str | Path) -> Path:
+    """The corpus path, refused with one sentence if it is missing, a folder or empty.
+
+    A bare file name that is not in the working folder but ships in ``resources/corpora``
+    (a preset's ``corpus = "three-sentences.txt"``) means the shipped file.
+    """
     path = Path(path).expanduser()
+    shipped = resource_dir("corpora", path.name)
+    if not path.exists() and path.name == str(path) and shipped.is_file():
+        path = shipped
     if not path.exists():
         raise TaskError(f"corpus file {path} does not exist")
     if path.is_dir():
         raise TaskError(f"corpus {path} is a folder; choose a text file")
     try:
-        if path.stat().st_size == 0:
-            raise TaskError(f"corpus file {path} is empty")
+        empty = path.stat().st_size == 0
+    except OSError as exc:
+        raise TaskError(f"cannot read corpus {path}: {exc.strerror or exc}") from exc
+    if empty:
+        raise TaskError(f"corpus file {path} is empty")
+    return path
+
+
+def id_dtype(size: int) -> type:
+    """The smallest unsigned integer type that holds ids below ``size``."""
+    return np.uint8 if size <= 256 else np.uint16 if size <= 65536 else np.uint32
+
+
+def text_lines(path: Path) -> Iterator[str]:
+    """Every line of the file (without its line break), read chunk by chunk."""
+    held = ""
+    try:
+        for text in _decoded_chunks(path):
+            parts = (held + text).split("\n")
+            held = parts.pop()
+            yield from parts
+    except OSError as exc:
+        raise TaskError(f"cannot read corpus {path}: {exc.strerror or exc}") from exc
+    if held:
+        yield held
+
+
+def word_chunks(path: Path) -> Iterator[list[str]]:
+    """The file's word tokens, a chunk at a time (a word cut by a chunk's end is held back)."""
+    held = ""
+    try:
+        for text in _decoded_chunks(path):
+            text = held + text
+            cut = max(text.rfind(" "), text.rfind("\n"), text.rfind("\t"))
+            held, text = (text[cut + 1:], text[: cut + 1]) if cut >= 0 else (text, "")
+            if text:
+                yield split_words(text)
+    except OSError as exc:
+        raise TaskError(f"cannot read corpus {path}: {exc.strerror or exc}") from exc
+    if held:
+        yield split_words(held)
+
+
+def word_vocabulary(counts: Counter[str], vocab_size: int, name: str,
+                    extra: tuple[str, ...] = ()) -> tuple[Vocabulary, float, str]:
+    """(vocabulary of the ``vocab_size`` most frequent words + ``<unk>`` + ``extra``, the
+    fraction of the text's words it covers, one sentence saying so)."""
+    if not counts:
+        raise TaskError(f"corpus {name} holds no words")
+    if vocab_size < 1:
+        raise TaskError(f"vocab-size must be at least 1; got {vocab_size}")
+    total = sum(counts.values())
+    kept = [word for word, _ in counts.most_common(vocab_size)]
+    covered = sum(counts[word] for word in kept)
+    coverage = covered / total
+    if vocab_size >= len(counts):
+        note = (f"{name} has {len(counts):,} distinct words (vocab-size is {vocab_size:,}), so the "
+                f"vocabulary keeps all of them: it covers 100% of the text's {total:,} words")
+    else:
+        note = (f"the {vocab_size:,} most frequent of the {len(counts):,} distinct words in {name} cover "
+                f"{coverage:.1%} of its {total:,} words; the other {1 - coverage:.1%} read as {UNKNOWN}")
+    return Vocabulary([*kept, UNKNOWN, *extra], kind="word"), coverage, note
+
+
+def load_word_corpus(path: str | Path, vocab_size: int) -> tuple[Vocabulary, np.ndarray, float, str]:
+    """Read a UTF-8 text file into (word vocabulary, id array, coverage, coverage sentence)."""
+    path = checked_corpus_path(path)
+    counts: Counter[str] = Counter()
+    for words in word_chunks(path):
+        counts.update(words)
+    vocab, coverage, note = word_vocabulary(counts, vocab_size, path.name)
+    unknown = vocab.index[UNKNOWN]
+    ids = np.empty(sum(counts.values()), dtype=id_dtype(len(vocab)))
+    pos = 0
+    for words in word_chunks(path):
+        ids[pos : pos + len(words)] = [vocab.index.get(w, unknown) for w in words]
+        pos += len(words)
+    return vocab, ids, coverage, note
+
+
+def load_corpus(path: str | Path) -> tuple[Vocabulary, np.ndarray]:
+    """Read a UTF-8 text file into (vocabulary of its characters, id array)."""
+    path = checked_corpus_path(path)
+    try:
         # Pass 1: which characters occur, and how many characters there are.
         counts = np.zeros(0, dtype=np.int64)
         for text in _decoded_chunks(path):
@@ -98,11 +191,11 @@ def load_corpus(path: str | Path) -> tuple[Vocabulary, np.ndarray]:
         if total == 0:
             raise TaskError(f"corpus file {path} holds no text")
         vocab = Vocabulary(chr(int(cp)) for cp in present)
-        id_dtype = np.uint8 if len(vocab) <= 256 else np.uint16 if len(vocab) <= 65536 else np.uint32
-        lookup = np.zeros(present[-1] + 1, dtype=id_dtype)
-        lookup[present] = np.arange(len(present), dtype=id_dtype)
+        dtype = id_dtype(len(vocab))
+        lookup = np.zeros(present[-1] + 1, dtype=dtype)
+        lookup[present] = np.arange(len(present), dtype=dtype)
         # Pass 2: map characters to ids, chunk by chunk, into one preallocated array.
-        ids = np.empty(total, dtype=id_dtype)
+        ids = np.empty(total, dtype=dtype)
         pos = 0
         for text in _decoded_chunks(path):
             cps = _codepoints(text)
@@ -113,8 +206,13 @@ def load_corpus(path: str | Path) -> tuple[Vocabulary, np.ndarray]:
     return vocab, ids
 
 
+def perplexity(nats_per_token: float) -> float:
+    """exp(loss): the effective number of equally likely next tokens (inf past overflow)."""
+    return math.exp(nats_per_token) if nats_per_token < 700 else math.inf
+
+
 class CharLMTask(Task):
-    """Predict the next character at every step (``seq_softmax``), stateful across batches.
+    """Predict the next character (or word) at every step (``seq_softmax``), stateful across batches.
 
     The batch is B parallel streams through the training text (90%); each step takes the
     next ``seq_len`` characters of every stream and carries the hidden state over, as
@@ -125,9 +223,17 @@ class CharLMTask(Task):
     name = "charlm"
     head = "seq_softmax"
 
-    def __init__(self, corpus: str | Path | None, seq_len: int, batch: int) -> None:
-        self.corpus_path = Path(corpus) if corpus is not None else default_corpus()
-        self.vocab, ids = load_corpus(self.corpus_path)
+    def __init__(self, corpus: str | Path | None, seq_len: int, batch: int, tokens: str = "chars",
+                 vocab_size: int = 8000) -> None:
+        self.corpus_path = checked_corpus_path(corpus if corpus is not None else default_corpus())
+        self.notes = []
+        if tokens == "words":
+            self.vocab, ids, self.coverage, note = load_word_corpus(self.corpus_path, vocab_size)
+            self.notes.append(note)
+        else:
+            self.vocab, ids = load_corpus(self.corpus_path)
+            self.coverage = 1.0
+        unit = f"{self.vocab.kind}s"
         self.input_size = self.output_size = len(self.vocab)
         self.baseline_loss = math.log(len(self.vocab))
         self.seq_len, self.batch = seq_len, batch
@@ -137,12 +243,13 @@ class CharLMTask(Task):
         need = (seq_len + 1) * batch
         if self.stream_len < seq_len + 1:
             raise TaskError(f"corpus {self.corpus_path.name} is too short: its training part has "
-                            f"{self.train.size} characters, but seq-len {seq_len} with batch {batch} "
-                            f"needs at least {need}; use a longer text or smaller settings")
+                            f"{self.train.size} {unit}, but seq-len {seq_len} with batch {batch} "
+                            f"needs at least {need}; use a longer text, smaller settings, or line mode "
+                            "(lines on) for a file of short lines")
         if self.val.size < seq_len + 1:
             raise TaskError(f"corpus {self.corpus_path.name} is too short to hold out "
-                            f"{seq_len + 1} characters for validation; use a longer text or a "
-                            "shorter seq-len")
+                            f"{seq_len + 1} {unit} for validation; use a longer text, a shorter "
+                            "seq-len, or line mode (lines on) for a file of short lines")
         self.stream_starts = np.arange(batch) * self.stream_len
         self.offsets = np.arange(seq_len + 1)[:, None]
         self.position = 0
@@ -200,10 +307,16 @@ class CharLMTask(Task):
         else:
             se = 0.0
         prime = [int(self.val[0])]
-        sample = self.vocab.decode(model.sample(prime, PREVIEW_LENGTH, temperature=1.0, rng=rng))
-        preview = {"kind": "charlm", "prime": self.vocab.decode(prime), "sample": sample}
+        length = PREVIEW_LENGTH if self.vocab.kind == "character" else PREVIEW_LENGTH // 4
+        sampled = [self.vocab.tokens[i] for i in model.sample(prime, length, temperature=1.0, rng=rng)]
+        prime_text = self.vocab.tokens[prime[0]]
+        sample = self.vocab.join(sampled)
+        if self.vocab.kind == "word":
+            sample = " " + sample
+        preview = {"kind": "charlm", "prime": prime_text, "sample": sample, "token_kind": self.vocab.kind,
+                   "coverage": self.coverage}
         metrics = {"val_loss": val_loss, "val_loss_se": se, "val_windows": float(scored),
-                   "val_windows_total": float(total)}
+                   "val_windows_total": float(total), "perplexity": perplexity(val_loss)}
         return metrics, preview
 
     def input_labels(self, x: np.ndarray, column: int = 0) -> tuple[str, ...]:

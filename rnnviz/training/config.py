@@ -27,6 +27,8 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 TASKS = ("charlm", "sentiment", "sine")
+TOKENS = ("chars", "words")
+LINE_MODES = ("off", "on")
 LR_SCHEDULES = ("none", "plateau")
 DEFAULT_PRESET = "charlm"
 
@@ -99,6 +101,17 @@ class TrainConfig:
     corpus: str | None = _setting(
         None, label="Corpus", kind=str, optional=True, none_text="", path=True, on_resume=True,
         task="charlm", help="A UTF-8 text file for charlm; empty = the built-in lighthouse log")
+    tokens: str = _setting(
+        "chars", label="Tokens", kind=str, choices=TOKENS, task="charlm",
+        help="chars: predict the next character; words: predict the next word (lower-cased; words and "
+             "punctuation are tokens)")
+    lines: str = _setting(
+        "off", label="Line mode", kind=str, choices=LINE_MODES, task="charlm",
+        help="on: every non-empty line is one sequence from <s> to </s>, padding masked out; off: one "
+             "long text")
+    vocab_size: int = _setting(
+        8000, label="Vocabulary size", kind=int, low=1, high=100_000, task="charlm",
+        help="With word tokens: keep this many most frequent words, the rest become <unk>")
     hidden: int = _setting(100, label="Hidden units", kind=int, low=1, high=4096,
                            help="Size of the hidden state h (H)")
     seq_len: int = _setting(25, label="Sequence length", kind=int, low=1, high=10_000,

@@ -22,7 +22,7 @@ from rnnviz.core.checkpoint import CheckpointError, load_checkpoint, save_checkp
 from rnnviz.core.diagnostics import Spectrum, saturation_fraction, spectrum
 from rnnviz.core.optim import HalveOnPlateau, clip_gradients, make_optimizer
 from rnnviz.core.rnn import PARAM_NAMES, RNN
-from rnnviz.core.vocab import Vocabulary
+from rnnviz.core.vocab import END, START, Vocabulary
 from rnnviz.tasks import Task, TaskError, make_task
 from rnnviz.training.config import LIVE_FIELDS, ConfigError, TrainConfig
 from rnnviz.training.report import EvalReport, StepReport, frozen_array, frozen_mapping
@@ -52,9 +52,10 @@ class Trainer:
         self.diverged = False
         self.last_eval: EvalReport | None = None
         self.watched_sequence = 0  # which sequence of the batch reports show (clamped to B-1)
-        # One sentence each about how a checkpoint was loaded (e.g. its optimizer state was
-        # missing and the optimizer starts afresh): for the app's banner and the CLI.
-        self.load_notes: list[str] = []
+        # One sentence each about how the data was read (vocabulary coverage, validation on the
+        # training lines) or a checkpoint was loaded (e.g. its optimizer state was missing and
+        # the optimizer starts afresh): for the app's banner and the CLI.
+        self.load_notes: list[str] = list(self.task.notes)
         self._spectrum: Spectrum = spectrum(self.model.params["W_hh"])
         self._spectrum_step = 0
         self._pending: dict[str, Any] = {}
@@ -99,7 +100,7 @@ class Trainer:
         h0 = self.carried_state if batch.carry_state else None
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             result = self.model.loss_and_grads(batch.x, batch.y, head=self.task.head, h0=h0,
-                                               truncate=cfg.truncate)
+                                               truncate=cfg.truncate, mask=batch.mask)
             # In place: result.grads are views of result.flat_grads, which the optimizer reads.
             clip = clip_gradients(result.grads, cfg.clip, cfg.clip_value, in_place=True)
             diverged = not (np.isfinite(result.loss) and np.isfinite(clip.global_before))
@@ -124,6 +125,9 @@ class Trainer:
         if not diverged and self.step_count % SNAPSHOT_EVERY == 0:
             self._take_snapshot()
         watched = min(max(int(self.watched_sequence), 0), result.hidden.shape[1] - 1)
+        # Padding (line mode) is no part of what the model read: not shown, not counted.
+        length = batch.length(watched)
+        real_hidden = result.hidden if batch.mask is None else result.hidden[batch.mask.astype(bool)]
         return StepReport(
             step=self.step_count,
             tokens_seen=self.tokens_seen,
@@ -138,10 +142,10 @@ class Trainer:
             global_norm_after=clip.global_after,
             clipped=clip.fired,
             dh_norms=frozen_array(result.dh_norms),
-            hidden=frozen_array(result.hidden[:, watched, :], dtype=np.float64),
-            input_tokens=self.task.input_labels(batch.x, watched),
+            hidden=frozen_array(result.hidden[:length, watched, :], dtype=np.float64),
+            input_tokens=self.task.input_labels(batch.x, watched)[:length],
             watched_sequence=watched,
-            saturation=saturation_fraction(result.hidden, cfg.activation),
+            saturation=saturation_fraction(real_hidden, cfg.activation),
             activation=cfg.activation,
             spectrum=self._spectrum,
             spectrum_step=self._spectrum_step,
@@ -223,7 +227,7 @@ class Trainer:
             return None
         lr, elapsed = self.optimizer.lr, self.elapsed_s
         self._restore(snapshot.arrays, snapshot.meta, f"the state of step {snapshot.step}")
-        self.load_notes = []
+        self.load_notes = list(self.task.notes)
         self.optimizer.lr, self.elapsed_s = lr, elapsed  # settings chosen since then stay
         self.diverged = False
         self.snapshots.forget_after(snapshot.step)
@@ -336,9 +340,29 @@ def load_model(path: str | Path) -> tuple[RNN, Vocabulary | None, dict[str, Any]
 
 def sample_text(model: RNN, vocab: Vocabulary, seed_text: str, length: int,
                 temperature: float = 1.0, rng: np.random.Generator | None = None) -> Iterator[str]:
-    """Check the seed now (UnknownTokensError names unknown characters), then stream text."""
-    if not seed_text:
-        raise ValueError("the seed text is empty; type at least one character")
-    prime = vocab.encode(seed_text)
-    ids = model.sample(prime.tolist(), length, temperature=temperature, rng=rng)
-    return (vocab.tokens[i] for i in ids)
+    """Check the seed now (UnknownTokensError names unknown characters or words), then stream
+    the text that follows it, one token at a time (a word comes with its leading space).
+
+    A line-mode model (its vocabulary has the ``<s>``/``</s>`` markers) is primed with ``<s>``
+    and the seed, and stops at ``</s>``: it completes one line. Its seed may be empty.
+    """
+    lines = START in vocab.index and END in vocab.index
+    if lines:
+        seed_text = seed_text.strip()
+    elif not seed_text:
+        raise ValueError(f"the seed text is empty; type at least one {vocab.kind}")
+    prime = vocab.encode(seed_text).tolist()
+    if not prime and not lines:
+        raise ValueError(f"the seed text holds no {vocab.kind}; type at least one")
+    if lines:
+        prime = [vocab.index[START], *prime]
+    ids = model.sample(prime, length, temperature=temperature, rng=rng)
+    return _pieces(ids, vocab, vocab.index[END] if lines else -1)
+
+
+def _pieces(ids: Iterator[int], vocab: Vocabulary, end: int) -> Iterator[str]:
+    space = " " if vocab.kind == "word" else ""
+    for token in ids:
+        if token == end:
+            return
+        yield space + vocab.tokens[token]

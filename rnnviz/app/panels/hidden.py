@@ -8,6 +8,7 @@ by their running mean or placed next to units that behave alike.
 
 from __future__ import annotations
 
+import html
 import math
 import time
 from collections import deque
@@ -227,7 +228,8 @@ class HiddenStatePanel(Panel):
         axis.setTicks([[(t + 0.5, labels[t]) for t in shown], []])
         words = [label for label in labels if label != PAD_LABEL]
         if self._hover_cell is None and self._data is not None and self._data.task.token_kind == "word":
-            self.hover.setText(f"input: “{' '.join(words)}” · {HOVER_HINT.lower()}")
+            # Escaped: the hover is rich text, and a word model's "<s>" is a tag there.
+            self.hover.setText(f"input: “{html.escape(' '.join(words))}” · {HOVER_HINT.lower()}")
 
     # ------------------------------------------------------------------- hover
     def _mouse_moved(self, scene_pos) -> None:
@@ -253,4 +255,4 @@ class HiddenStatePanel(Panel):
             return
         t, row = self._hover_cell
         if t < self._hidden.shape[0] and row < self._hidden.shape[1]:
-            self.hover.setText(self.hover_text(t, row))
+            self.hover.setText(html.escape(self.hover_text(t, row)))

@@ -1,7 +1,8 @@
 """What the model does on its task, from the latest evaluation's ``preview``.
 
 sine: truth, one-step predictions and free-running generation; sentiment: per-class
-probabilities on held-out phrases and accuracy; charlm: the latest periodic sample.
+probabilities on held-out phrases and accuracy; charlm: the latest periodic sample (of
+characters or words; in line mode, sampled lines), with the loss per token and perplexity.
 """
 
 from __future__ import annotations
@@ -164,5 +165,24 @@ class TaskOutputPanel(Panel):
         prime = str(preview.get("prime", ""))
         self.sample.setPlainText(prime + str(preview.get("sample", "")))
         self.pages.setCurrentWidget(self.sample)
-        self.set_summary(f"sample at step {evaluation.step:,} (temperature 1, from h = 0, primed with "
-                         f"{prime!r}) · validation loss <b>{fmt(evaluation.val_loss)}</b> nats/char")
+        self.set_summary(sample_summary(evaluation))
+
+
+def sample_summary(evaluation: EvalReport) -> str:
+    """The task panel's line for a language model: what the sample is, the loss per token
+    (character or word) with its perplexity, and where validation was measured."""
+    preview, metrics = evaluation.preview, evaluation.metrics
+    unit = "word" if preview.get("token_kind") == "word" else "char"
+    if preview.get("lines"):
+        what = f"sampled lines at step {evaluation.step:,} (temperature 1, from &lt;s&gt; to &lt;/s&gt;)"
+    else:
+        what = (f"sample at step {evaluation.step:,} (temperature 1, from h = 0, primed with "
+                f"{str(preview.get('prime', ''))!r})")
+    text = f"{what} · validation loss <b>{fmt(evaluation.val_loss)}</b> nats/{unit}"
+    if "perplexity" in metrics:
+        text += f" · perplexity {fmt(metrics['perplexity'])}"
+    if unit == "word" and "coverage" in preview:
+        text += f" · the vocabulary covers {float(preview['coverage']):.1%} of the text's words"
+    if metrics.get("val_on_training_lines"):
+        text += f" · <span style='color:{VERMILION}'>validation is on the training lines</span>"
+    return text
