@@ -147,7 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--checkpoint", required=True, help="a checkpoint.npz written by rnnviz")
     sample.add_argument("--seed", dest="seed_text", default="\n", help="seed text to prime the model")
     sample.add_argument("--temperature", type=_finite_float, default=1.0, help="0 = greedy")
-    sample.add_argument("--length", type=int, default=500, help="characters to generate")
+    sample.add_argument("--length", type=int, default=500,
+                        help="tokens to generate (characters, or words for a word model)")
     sample.add_argument("--rng-seed", type=int, default=None, help="random seed for reproducible samples")
 
     sub.add_parser("presets", help="list the built-in presets")
@@ -209,6 +210,8 @@ def _eval_line(report: StepReport) -> str:
         parts.append(f"acc {metrics['accuracy']:.1%}")
     if "rmse" in metrics:
         parts.append(f"rmse {metrics['rmse']:.4f}")
+    if "perplexity" in metrics:
+        parts.append(f"ppl {metrics['perplexity']:.1f}")
     parts.append(f"|g| {report.global_norm_before:.3g}")
     sample = report.evaluation.preview.get("sample")
     if sample:
@@ -318,9 +321,9 @@ def run_sample(args: argparse.Namespace, out: TextIO | None = None) -> int:
     if args.temperature < 0:
         raise UserError("--temperature must be 0 (greedy) or more")
     model, vocab, meta = load_model(args.checkpoint)
-    if vocab is None or meta.get("vocab_kind") != "character":
+    if vocab is None or meta.get("head") != "seq_softmax":
         raise UserError(f"this checkpoint is a {meta.get('task', 'non-text')} model; sampling needs a "
-                        "character model (task charlm)")
+                        "language model (task charlm)")
     text = args.seed_text
     rng = np.random.default_rng(args.rng_seed)
     for char in sample_text(model, vocab, text, args.length, args.temperature, rng):

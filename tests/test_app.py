@@ -290,7 +290,7 @@ def test_sampler_says_it_needs_a_character_model(window: MainWindow, qtbot) -> N
     window.docks["sampler"].raise_()
     wait_steps(qtbot, window, 5)
     assert sampler.pages.currentWidget() is sampler.not_text
-    assert "character model" in sampler.not_text.text()
+    assert "language model" in sampler.not_text.text()
     assert sampler.not_text.isVisible()
     sampler.generate()  # e.g. Enter in a seed box left from a charlm run: nothing happens
     assert not sampler.streaming

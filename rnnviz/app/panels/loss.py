@@ -104,8 +104,9 @@ class LossPanel(Panel):
     def start_run(self, data: RunData) -> None:
         self._baseline_value = data.task.baseline_loss
         # Short: at 1280×800 with large text the axis is only a few centimetres tall.
-        unit = "MSE" if data.task.head.endswith("mse") else "nats/" + {
-            "character": "char", "word": "word"}.get(data.task.token_kind, "phrase")
+        unit = "MSE" if data.task.head.endswith("mse") else "nats/" + (
+            "phrase" if data.task.name == "sentiment" else
+            "word" if data.task.token_kind == "word" else "char")
         self.plot.setLabel("left", f"loss ({unit})")
         if data.task.head.endswith("mse"):
             text = f"predicting 0: {fmt(self._baseline_value)}"
@@ -176,6 +177,8 @@ class LossPanel(Panel):
                          f"(step {int(evals.last('step')):,})")
         else:
             parts.append(f"validation every {data.config.eval_every} steps")
+        if data.latest_eval is not None and data.latest_eval.metrics.get("val_on_training_lines"):
+            parts.append(f"<span style='color:{VERMILION}'>validation is on the training lines</span>")
         if data.latest is not None and not data.latest.finite:
             parts.append(f"<b style='color:{VERMILION}'>loss is non-finite: training paused</b>")
         if steps.stride > 1:
@@ -207,6 +210,11 @@ def validation_tooltip(metrics: Mapping[str, float]) -> str:
     """What the validation points measure, with how many held-out windows were scored."""
     text = ("Validation loss: frozen weights, every held-out sequence started from a zero hidden "
             "state (no carried state).")
+    if metrics.get("val_on_training_lines"):
+        return text + (" Too few lines to hold some out (fewer than ten): validation is on the training "
+                       "lines, so it cannot show overfitting.")
+    if "val_lines" in metrics:
+        return text + f" Scored on the {int(metrics['val_lines']):,} held-out lines (every tenth line)."
     scored, total = int(metrics.get("val_windows", 0)), int(metrics.get("val_windows_total", 0))
     if not total:
         return text

@@ -136,15 +136,16 @@ class SamplerPanel(Panel):
         self.stop()
         self._vocab = data.task.vocab
         self._next_live_step = 0
+        self.length.setSuffix(" words" if data.task.token_kind == "word" else " chars")
         self.output.clear()  # the old run's sample is not this run's
         if data.task.can_sample:
             self.pages.setCurrentWidget(self.text_page)
             self._check_seed()
             self.set_summary(READY)
         else:
-            self.not_text.setText(f"Sampling text needs a character model; the {data.task.name} task "
-                                  "does not predict characters. Choose the charlm preset or task to "
-                                  "sample.")
+            self.not_text.setText(f"Sampling text needs a language model; the {data.task.name} task "
+                                  "does not predict characters or words. Choose the charlm preset or "
+                                  "task to sample.")
             self.pages.setCurrentWidget(self.not_text)
             self.set_summary(f"<span style='color:{GREY}'>not available for {data.task.name}</span>")
 
@@ -180,7 +181,8 @@ class SamplerPanel(Panel):
         shown = ", ".join(repr(ch) for ch in unknown[:12])
         more = f" and {len(unknown) - 12} more" if len(unknown) > 12 else ""
         plural = "s" if len(unknown) > 1 else ""
-        self.warning.setText(f"The model has never seen the character{plural} {shown}{more}; "
+        kind = self._vocab.kind if self._vocab is not None else "character"
+        self.warning.setText(f"The model has never seen the {kind}{plural} {shown}{more}; "
                              "remove or replace them to sample.")
         self.warning.show()
 
@@ -264,9 +266,10 @@ class SamplerPanel(Panel):
 
     def _describe(self) -> None:
         writing = self._stream is not None
+        unit = "words" if self._vocab is not None and self._vocab.kind == "word" else "characters"
         # Two short lines, not one that wraps now and then: the controls below never jump.
         text = (f"step {self._sample_step:,} model · temperature {self.temperature.value():g}<br>"
-                f"{self._produced:,} of {self._target:,} characters · {'writing' if writing else 'done'}")
+                f"{self._produced:,} of {self._target:,} {unit} · {'writing' if writing else 'done'}")
         # The count moves with every character: a live summary; the final one shows at once.
         if writing:
             self.set_live_summary(text)
