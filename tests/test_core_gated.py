@@ -429,3 +429,87 @@ def test_float32_gradients_agree_with_float64(cell, tokens, truncate):
 def test_vanilla_rnn_has_no_cell_state_norms():
     res = RNN(3, 4, 3).loss_and_grads(np.array([[1], [2]]), np.array([[0], [1]]))
     assert res.dc_norms is None
+
+
+# ----------------------------------------------------------------- trainer and checkpoints
+def _trainer_config(cell, task="charlm"):
+    from rnnviz.training import TrainConfig
+
+    return TrainConfig(task=task, cell=cell, hidden=8, seq_len=10, batch=4, eval_every=5)
+
+
+@pytest.mark.parametrize("task", ["charlm", "sentiment"])
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_trainer_builds_the_cell_and_resumes_it_exactly(cell, task, tmp_path):
+    """cell = lstm | gru builds that model (forget bias from the config); a checkpoint records
+    the cell, and resuming it continues bit for bit, carried (h, c) state included."""
+    from rnnviz.core import load_checkpoint
+    from rnnviz.training import Trainer
+
+    cfg = _trainer_config(cell, task).replace(forget_bias=2.0, seed=3)
+    straight = Trainer(cfg)
+    assert straight.model.cell == cell
+    if cell == "lstm":
+        np.testing.assert_array_equal(straight.model.gate_block("b_xh", "f"), 2.0)
+    expected = [straight.step().loss for _ in range(12)]
+    first = Trainer(cfg)
+    assert [first.step().loss for _ in range(6)] == expected[:6]
+    path = first.save(tmp_path / "run.npz")
+    assert load_checkpoint(path)[1]["cell"] == cell
+    resumed = Trainer.from_checkpoint(path)
+    assert [resumed.step().loss for _ in range(6)] == expected[6:]
+    for name in NAMES:
+        np.testing.assert_array_equal(resumed.model.params[name], straight.model.params[name])
+    assert np.isfinite(expected).all()
+
+
+def test_lstm_checkpoint_into_a_gru_run_is_refused_in_one_sentence(tmp_path):
+    from rnnviz.core import CheckpointError
+    from rnnviz.training import ConfigError, Trainer
+
+    trainer = Trainer(_trainer_config("lstm"))
+    trainer.step()
+    path = trainer.save(tmp_path / "lstm.npz")
+    with pytest.raises(CheckpointError, match=r"holds the weights of an LSTM, but this run builds a GRU; "
+                                              r"set the cell to lstm to load it"):
+        Trainer.from_checkpoint(path, config=_trainer_config("gru"))
+    with pytest.raises(CheckpointError, match="an LSTM, but this run builds a vanilla RNN"):
+        Trainer.from_checkpoint(path, config=_trainer_config("rnn"))
+    with pytest.raises(ConfigError, match="cell cannot change when resuming"):
+        Trainer.from_checkpoint(path, changes={"cell": "gru"})
+
+
+def test_checkpoints_without_a_cell_hold_a_vanilla_rnn(tmp_path):
+    """Files written before the gated cells record no cell: they load as the vanilla RNN."""
+    from rnnviz.core import load_checkpoint, save_checkpoint
+    from rnnviz.training import Trainer, load_model
+
+    trainer = Trainer(_trainer_config("rnn"))
+    trainer.step()
+    arrays, meta = trainer.state()
+    del meta["cell"], meta["config"]["cell"], meta["config"]["forget_bias"]
+    path = save_checkpoint(tmp_path / "old.npz", arrays, meta)
+    assert "cell" not in load_checkpoint(path)[1]
+    assert Trainer.from_checkpoint(path).model.cell == "rnn"
+    assert type(load_model(path)[0]) is RNN
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_load_model_rebuilds_the_cell_for_sampling(cell, tmp_path):
+    from rnnviz.training import Trainer, load_model, sample_text
+
+    trainer = Trainer(_trainer_config(cell))
+    trainer.step()
+    model, vocab, _ = load_model(trainer.save(tmp_path / "m.npz"))
+    assert type(model) is type(trainer.model)
+    np.testing.assert_array_equal(model.flat_params, trainer.model.flat_params)
+    text = "".join(sample_text(model, vocab, vocab.tokens[0], 10, rng=np.random.default_rng(0)))
+    assert len(text) == 10
+
+
+def test_config_refuses_a_vanilla_activation_for_gated_cells():
+    from rnnviz.training import ConfigError
+
+    with pytest.raises(ConfigError, match="activation relu applies to the vanilla RNN only"):
+        _trainer_config("lstm").replace(activation="relu")
+    assert _trainer_config("rnn").replace(activation="relu").activation == "relu"
