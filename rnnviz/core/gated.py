@@ -51,7 +51,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnnviz.core.init import init_gated_params
-from rnnviz.core.rnn import RNN, LossResult, _sigmoid
+from rnnviz.core.rnn import RNN, LossResult
 
 GATED_PARAM_NAMES = ("W_xh", "W_hh", "W_hy", "b_xh", "b_hh", "b_y")
 CELLS = ("rnn", "lstm", "gru")
@@ -194,29 +194,33 @@ class LSTM(_GatedRNN):
         initial state, the activated gates (T, B, 4H) and tanh(c_t) (T, B, H)."""
         p = self.params
         size = self.hidden_size
+        # All four gates with one tanh: σ(a) = (1 + tanh(a/2)) / 2, so the sigmoid gates' rows
+        # of a_t are halved (exactly: a power of two) and the tanh is rescaled after.
+        half = np.full(4 * size, 0.5, dtype=self.dtype)
+        half[2 * size:3 * size] = 1.0
+        shift = np.where(half == 0.5, 0.5, 0.0).astype(self.dtype)
         gates = self._input_projection(x, p["b_xh"] + p["b_hh"])  # becomes [i, f, g, o]
+        gates *= half
         steps, batch = gates.shape[:2]
         start = self._initial_state(batch, h0)
         h = np.empty((steps + 1, batch, size), dtype=self.dtype)
         c = np.empty_like(h)
         h[0], c[0] = start[:, :size], start[:, size:]
         tanh_c = np.empty((steps, batch, size), dtype=self.dtype)
-        w_hh_t = p["W_hh"].T
+        w_hh_t = p["W_hh"].T * half
         recurrent = np.empty((batch, 4 * size), dtype=self.dtype)
-        both = slice(0, 2 * size)
-        g_rows, o_rows = slice(2 * size, 3 * size), slice(3 * size, 4 * size)
         for t in range(steps):
             a = gates[t]
             np.dot(h[t], w_hh_t, out=recurrent)
             a += recurrent
-            _sigmoid(a[:, both], out=a[:, both])  # i and f
-            np.tanh(a[:, g_rows], out=a[:, g_rows])
-            _sigmoid(a[:, o_rows], out=a[:, o_rows])
+            np.tanh(a, out=a)
+            a *= half
+            a += shift
             np.multiply(a[:, size:2 * size], c[t], out=c[t + 1])
-            np.multiply(a[:, :size], a[:, g_rows], out=h[t + 1])  # h[t+1] as scratch for i ⊙ g
+            np.multiply(a[:, :size], a[:, 2 * size:3 * size], out=h[t + 1])  # h[t+1]: scratch for i ⊙ g
             c[t + 1] += h[t + 1]
             np.tanh(c[t + 1], out=tanh_c[t])
-            np.multiply(a[:, o_rows], tanh_c[t], out=h[t + 1])
+            np.multiply(a[:, 3 * size:], tanh_c[t], out=h[t + 1])
         return {"h": h, "c": c, "gates": gates, "tanh_c": tanh_c}
 
     # ----------------------------------------------------------------- backward
@@ -323,20 +327,26 @@ class GRU(_GatedRNN):
         (T, B, 3H) as [r, z, n], and [v_t]_n = W_hn h_{t-1} + b_hn (T, B, H)."""
         p = self.params
         size = self.hidden_size
+        rz, n_rows = slice(0, 2 * size), slice(2 * size, 3 * size)
+        # σ(a) = (1 + tanh(a/2)) / 2: r's and z's rows of u_t and v_t are halved (exactly).
         gates = self._input_projection(x, p["b_xh"])  # u_t, becomes [r, z, n]
+        gates[..., rz] *= 0.5
+        w_hh_t, b_hh = p["W_hh"].T.copy(), p["b_hh"].copy()
+        w_hh_t[:, rz] *= 0.5
+        b_hh[rz] *= 0.5
         steps, batch = gates.shape[:2]
         h = np.empty((steps + 1, batch, size), dtype=self.dtype)
         h[0] = self._initial_state(batch, h0)
         v_n = np.empty((steps, batch, size), dtype=self.dtype)
-        w_hh_t, b_hh = p["W_hh"].T, p["b_hh"]
         v = np.empty((batch, 3 * size), dtype=self.dtype)
-        rz, n_rows = slice(0, 2 * size), slice(2 * size, 3 * size)
         for t in range(steps):
             a = gates[t]
             np.dot(h[t], w_hh_t, out=v)
             v += b_hh
             a[:, rz] += v[:, rz]
-            _sigmoid(a[:, rz], out=a[:, rz])
+            np.tanh(a[:, rz], out=a[:, rz])
+            a[:, rz] *= 0.5
+            a[:, rz] += 0.5
             v_n[t] = v[:, n_rows]
             np.multiply(a[:, :size], v_n[t], out=v[:, n_rows])  # r ⊙ [v]_n
             a[:, n_rows] += v[:, n_rows]
