@@ -84,7 +84,7 @@ class LossResult:
 
     loss: float
     grads: dict[str, np.ndarray]
-    h_last: np.ndarray  # (B, H) hidden state after the last step, for stateful training
+    h_last: np.ndarray  # (B, state_size) full state after the last step (h; h and c for the LSTM)
     hidden: np.ndarray  # (T, B, H)
     dh_norms: np.ndarray  # (T,) Frobenius norm over the batch of g_t = dL/dh_t
     outputs: np.ndarray  # (T, B, O) for seq_* heads, (B, O) for last_* heads
