@@ -425,15 +425,24 @@ class GRU(_GatedRNN):
         return g
 
 
-def make_model(cell: str, input_size: int, hidden_size: int, output_size: int,
-               forget_bias: float = 1.0, **options: object) -> RNN:
-    """The model of one cell type; ``options`` are the constructor arguments all cells share,
+def make_model(
+    cell: str,
+    input_size: int,
+    hidden_size: int,
+    output_size: int,
+    activation: str = "tanh",
+    init: str = "uniform",
+    spectral_radius: float | None = None,
+    seed: int | None = 0,
+    dtype: str = "float64",
+    rng: np.random.Generator | None = None,
+    forget_bias: float = 1.0,
+) -> RNN:
+    """The model of one cell type ("rnn", "lstm" or "gru"), all built from the same arguments;
     ``forget_bias`` applies to the LSTM only."""
-    if cell == "rnn":
-        return RNN(input_size, hidden_size, output_size, **options)  # type: ignore[arg-type]
+    if cell not in CELLS:
+        raise ValueError(f"unknown cell {cell!r}; choose one of {', '.join(CELLS)}")
+    args = (input_size, hidden_size, output_size, activation, init, spectral_radius, seed, dtype, rng)
     if cell == "lstm":
-        return LSTM(input_size, hidden_size, output_size, forget_bias=forget_bias,
-                    **options)  # type: ignore[arg-type]
-    if cell == "gru":
-        return GRU(input_size, hidden_size, output_size, **options)  # type: ignore[arg-type]
-    raise ValueError(f"unknown cell {cell!r}; choose one of {', '.join(CELLS)}")
+        return LSTM(*args, forget_bias=forget_bias)
+    return GRU(*args) if cell == "gru" else RNN(*args)
