@@ -16,6 +16,9 @@ and fetching the next chunk of text. Characters/s = B·T characters per step.
   so that both do the same work, for B ∈ {1, 32} and float32/float64; plus the default
   preset's optimizer (Adam, norm clipping) and ``Trainer.step()`` (what the app and the CLI
   run, with its reports, spectrum and saturation; evaluation switched off).
+- ``engine lstm`` / ``engine gru``: the same step with the gated cells (``rnnviz.core.LSTM``,
+  ``GRU``: 4 and 3 gate blocks, so roughly 4× and 3× the vanilla cell's arithmetic), for
+  B ∈ {1, 32} and float32/float64. The product's speed bars apply to the vanilla cell only.
 
 - ``word model``: the word-level language model of the BPTT tutorial at its size: a
   vocabulary of V = 8,000 words (+ ``<unk>``), H = 100, T = 10, B = 32, float32, Adam and
@@ -32,6 +35,7 @@ OPENBLAS_NUM_THREADS=OMP_NUM_THREADS=1 (these must be set before NumPy is import
 the child processes).
 
 Run:  PYTHONPATH=. python benchmarks/engine.py [--seconds 0.75] [--repeats 5] [--threads default|1|both]
+      [--gated lstm,gru|none]
 """
 
 from __future__ import annotations
@@ -126,13 +130,13 @@ class TutorialRNN:
 
 
 # ============================================================================== the engine
-def engine_stepper(batch: int, dtype: str, optimizer: str, clip: str) -> Callable[[], int]:
+def engine_stepper(batch: int, dtype: str, optimizer: str, clip: str, cell: str = "rnn") -> Callable[[], int]:
     """One training step of the real engine, as a closure returning the characters used."""
-    from rnnviz.core import RNN, clip_gradients, make_optimizer
+    from rnnviz.core import clip_gradients, make_model, make_optimizer
     from rnnviz.tasks import CharLMTask
 
     task = CharLMTask(None, SEQ_LEN, batch)
-    model = RNN(task.input_size, HIDDEN, task.output_size, dtype=dtype, seed=0)
+    model = make_model(cell, task.input_size, HIDDEN, task.output_size, dtype=dtype, seed=0)
     opt = make_optimizer(optimizer, LR_ADAGRAD if optimizer == "adagrad" else 0.003)
     rng = np.random.default_rng(0)
     state: dict[str, np.ndarray | None] = {"h": None}
@@ -255,7 +259,7 @@ def measure_round_robin(steps: list[Callable[[], int]], seconds: float, repeats:
     return rates
 
 
-def child(seconds: float, repeats: int) -> None:
+def child(seconds: float, repeats: int, cells: tuple[str, ...]) -> None:
     """Measure every configuration in this process and print the results as one JSON line."""
     from rnnviz.resource_files import default_corpus
 
@@ -280,6 +284,11 @@ def child(seconds: float, repeats: int) -> None:
                     "float32", word_stepper(words, trainer=False)))
     configs.append((f"word model V={WORD_VOCAB} T={WORD_SEQ_LEN} B={WORD_BATCH} Trainer", WORD_BATCH,
                     "float32", word_stepper(words, trainer=True)))
+    for cell in cells:
+        for batch in (1, 32):
+            for dtype in ("float64", "float32"):
+                configs.append((f"engine {cell} adagrad+value-clip B={batch} {dtype}", batch, dtype,
+                                engine_stepper(batch, dtype, "adagrad", "value", cell)))
     all_rates = measure_round_robin([c[3] for c in configs], seconds, repeats)
     word_dir.cleanup()
     base = all_rates[0]
@@ -293,7 +302,7 @@ def child(seconds: float, repeats: int) -> None:
                       "numpy": np.__version__}))
 
 
-def run_child(threads: str, seconds: float, repeats: int) -> dict:
+def run_child(threads: str, seconds: float, repeats: int, cells: tuple[str, ...]) -> dict:
     env = dict(os.environ)
     for var in THREAD_VARS:
         env.pop(var, None)
@@ -302,7 +311,8 @@ def run_child(threads: str, seconds: float, repeats: int) -> dict:
     root = str(Path(__file__).resolve().parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
     out = subprocess.run([sys.executable, __file__, "--child", "--seconds", str(seconds),
-                          "--repeats", str(repeats)], env=env, check=True, capture_output=True, text=True)
+                          "--repeats", str(repeats), "--gated", ",".join(cells) or "none"],
+                         env=env, check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -349,10 +359,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=5, help="timed repeats per configuration")
     parser.add_argument("--threads", choices=("default", "1", "both"), default="both",
                         help="BLAS threads: NumPy's default, 1, or both one after the other")
+    parser.add_argument("--gated", default="lstm,gru",
+                        help="gated cells to measure too, comma-separated (lstm, gru), or 'none'")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    cells = tuple(c for c in args.gated.split(",") if c and c != "none")
+    unknown = set(cells) - {"lstm", "gru"}
+    if unknown:
+        parser.error(f"--gated takes lstm, gru or none; got {', '.join(sorted(unknown))}")
     if args.child:
-        child(args.seconds, args.repeats)
+        child(args.seconds, args.repeats, cells)
         return
     print(f"numpy {np.__version__}, python {sys.version.split()[0]}, {os.cpu_count()} CPUs; "
           f"H={HIDDEN}, T={SEQ_LEN}, default corpus; median of {args.repeats} rounds of {args.seconds:g} s")
@@ -362,7 +378,7 @@ def main(argv: list[str] | None = None) -> None:
     settings = {"default": "BLAS threads as NumPy chooses (OPENBLAS_NUM_THREADS/OMP_NUM_THREADS unset)",
                 "1": "OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1"}
     for threads in ("default", "1") if args.threads == "both" else (args.threads,):
-        report(settings[threads], run_child(threads, args.seconds, args.repeats))
+        report(settings[threads], run_child(threads, args.seconds, args.repeats, cells))
     if hasattr(os, "getloadavg"):
         print("\nload average after: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 

@@ -174,7 +174,7 @@ class WideSpinBox(QtWidgets.QAbstractSpinBox):
 GROUPS = (
     ("Task and data", ("task", "corpus", "tokens", "lines", "vocab_size", "sine_freq", "sine_noise",
                        "seq_len", "batch")),
-    ("Model", ("hidden", "activation", "init", "spectral_radius", "dtype", "seed")),
+    ("Model", ("cell", "hidden", "activation", "forget_bias", "init", "spectral_radius", "dtype", "seed")),
     ("Optimisation", ("optimizer", "lr", "lr_schedule", "clip", "clip_value", "truncate")),
     ("Diagnostics", ("eval_every", "spectrum_every")),
 )

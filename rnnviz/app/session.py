@@ -35,7 +35,7 @@ from rnnviz.app.pipe_reader import MessageReader
 from rnnviz.app.qt import QtCore, Signal
 from rnnviz.app.run_data import RunData, placeholder_task_info, task_info
 from rnnviz.app.training_process import ModelSnapshot, ReportBatch, autosave_path, training_process_main
-from rnnviz.core import RNN, Vocabulary
+from rnnviz.core import Vocabulary, make_model
 from rnnviz.training import LIVE_FIELDS, ConfigError, TrainConfig
 
 log = logging.getLogger(__name__)
@@ -297,7 +297,7 @@ class TrainingSession(QtCore.QObject):
                 on_done(False, payload)
                 return
             snap: ModelSnapshot = payload
-            model = RNN(*snap.sizes, activation=snap.activation, dtype=snap.dtype, seed=0)
+            model = make_model(snap.cell, *snap.sizes, activation=snap.activation, dtype=snap.dtype, seed=0)
             model.flat_params[...] = snap.flat_params
             vocab = Vocabulary(snap.vocab_tokens, kind=snap.vocab_kind or "character") \
                 if snap.vocab_tokens is not None else None

@@ -137,6 +137,7 @@ class ModelSnapshot:
     vocab_kind: str | None
     step: int
     seed: int
+    cell: str = "rnn"
 
 
 def run_details(trainer: Trainer) -> dict[str, Any]:
@@ -352,7 +353,7 @@ class TrainingLoop:
                              activation=model.activation, dtype=str(model.dtype),
                              vocab_tokens=vocab.tokens if vocab is not None else None,
                              vocab_kind=vocab.kind if vocab is not None else None,
-                             step=trainer.step_count, seed=trainer.config.seed)
+                             step=trainer.step_count, seed=trainer.config.seed, cell=model.cell)
 
 
 def training_process_main(conn: Connection, max_rate_hz: float = 60.0,

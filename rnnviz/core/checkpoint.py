@@ -94,3 +94,25 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dic
         raise CheckpointError(f"{path} has checkpoint format version {version!r}; this rnnviz "
                               f"reads up to version {FORMAT_VERSION}")
     return arrays, meta
+
+
+_CELL_NAMES = {"rnn": "a vanilla RNN", "lstm": "an LSTM", "gru": "a GRU"}
+
+
+def checkpoint_cell(meta: dict[str, Any]) -> str:
+    """The cell type whose weights a checkpoint holds ("rnn", "lstm" or "gru"); files written
+    before the gated cells existed hold a vanilla RNN and record none."""
+    config = meta.get("config")
+    stored = meta.get("cell", config.get("cell", "rnn") if isinstance(config, dict) else "rnn")
+    if stored not in _CELL_NAMES:
+        raise CheckpointError(f"the checkpoint holds a cell of unknown type {stored!r}; this rnnviz "
+                              f"knows {', '.join(_CELL_NAMES)}")
+    return stored
+
+
+def check_cell(meta: dict[str, Any], cell: str, path: str | os.PathLike) -> None:
+    """Raise CheckpointError, in one sentence, unless the checkpoint holds weights of ``cell``."""
+    stored = checkpoint_cell(meta)
+    if stored != cell:
+        raise CheckpointError(f"{path} holds the weights of {_CELL_NAMES[stored]}, but this run builds "
+                              f"{_CELL_NAMES.get(cell, repr(cell))}; set the cell to {stored} to load it")

@@ -86,3 +86,44 @@ def init_params(
         "b_h": np.zeros(h),
         "b_y": np.zeros(o),
     }
+
+
+def _block(scheme: str, rng: np.random.Generator, rows: int, cols: int, recurrent: bool) -> np.ndarray:
+    """One weight block drawn exactly as ``init_params`` draws the matrix of that role."""
+    if scheme == "small":
+        return rng.standard_normal((rows, cols)) * 0.01
+    if scheme == "uniform":
+        return _uniform(rng, rows, cols)
+    if not recurrent or scheme == "xavier":
+        return _xavier(rng, rows, cols)
+    return _orthogonal(rng, rows) if scheme == "orthogonal" else np.eye(rows)
+
+
+def init_gated_params(
+    input_size: int,
+    hidden_size: int,
+    output_size: int,
+    gates: int,
+    scheme: str,
+    rng: np.random.Generator,
+    spectral_radius_target: float | None = None,
+) -> dict[str, np.ndarray]:
+    """Fresh float64 parameters of a gated cell: every gate's H×I and H×H block is drawn as the
+    vanilla cell's W_xh and W_hh are (and rescaled to the spectral radius on its own), then the
+    blocks are stacked in gate order. Biases start at zero; the caller sets the forget bias."""
+    if scheme not in INITS:
+        raise ValueError(f"unknown init {scheme!r}; choose one of {', '.join(INITS)}")
+    i, h, o = input_size, hidden_size, output_size
+    w_xh = np.concatenate([_block(scheme, rng, h, i, recurrent=False) for _ in range(gates)])
+    blocks = [_block(scheme, rng, h, h, recurrent=True) for _ in range(gates)]
+    if spectral_radius_target is not None:
+        blocks = [rescale_to_spectral_radius(b, spectral_radius_target) for b in blocks]
+    w_hy = _block(scheme, rng, o, h, recurrent=False)
+    return {
+        "W_xh": w_xh,
+        "W_hh": np.concatenate(blocks),
+        "W_hy": w_hy,
+        "b_xh": np.zeros(gates * h),
+        "b_hh": np.zeros(gates * h),
+        "b_y": np.zeros(o),
+    }

@@ -84,11 +84,12 @@ class LossResult:
 
     loss: float
     grads: dict[str, np.ndarray]
-    h_last: np.ndarray  # (B, H) hidden state after the last step, for stateful training
+    h_last: np.ndarray  # (B, state_size) full state after the last step (h; h and c for the LSTM)
     hidden: np.ndarray  # (T, B, H)
     dh_norms: np.ndarray  # (T,) Frobenius norm over the batch of g_t = dL/dh_t
     outputs: np.ndarray  # (T, B, O) for seq_* heads, (B, O) for last_* heads
     flat_grads: np.ndarray | None = None  # all gradients in one array; ``grads`` are views of it
+    dc_norms: np.ndarray | None = None  # (T,) ‖dL/dc_t‖ of the LSTM's cell state; None for other cells
 
 
 class RNN:
@@ -96,7 +97,14 @@ class RNN:
 
     ``x`` is either an int array (T, B) of token ids, looked up by index as columns of
     W_xh (never multiplied as one-hot vectors), or a float array (T, B, I).
+
+    It is also the base of the gated cells (``rnnviz.core.gated``), which share its
+    parameter buffer, output layer, heads and sampling; every cell's state is one array of
+    ``state_size`` columns per batch row (h here; h and c side by side for the LSTM).
     """
+
+    cell = "rnn"
+    param_names = PARAM_NAMES
 
     def __init__(
         self,
@@ -130,19 +138,23 @@ class RNN:
         self.spectral_radius = spectral_radius
         self.dtype = np.dtype(dtype)
         rng = rng if rng is not None else np.random.default_rng(seed)
-        fresh = init_params(self.input_size, self.hidden_size, self.output_size, init, rng,
-                            spectral_radius)
+        fresh = self._fresh_params(rng)
         # All parameters live in one flat buffer; ``params`` holds named views into it, so an
         # optimizer can update everything with a handful of vectorised operations.
         self._layout: list[tuple[str, int, int, tuple[int, ...]]] = []
         offset = 0
-        for name in PARAM_NAMES:
+        for name in self.param_names:
             self._layout.append((name, offset, offset + fresh[name].size, fresh[name].shape))
             offset += fresh[name].size
         self._flat = np.empty(offset, dtype=self.dtype)
         self._params = self._views(self._flat)
         self.set_params(fresh)
         self._f = _ACTIVATION_FUNCS[activation]
+
+    def _fresh_params(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """Newly initialised float64 parameters, before they are copied into the flat buffer."""
+        return init_params(self.input_size, self.hidden_size, self.output_size, self.init, rng,
+                           self.spectral_radius)
 
     def _views(self, flat: np.ndarray) -> dict[str, np.ndarray]:
         """Named parameter-shaped views into a flat buffer laid out like ``flat_params``."""
@@ -174,16 +186,7 @@ class RNN:
         """(T+1, B, H): h0 followed by h_0..h_{T-1}, so that ``states[:-1]`` are the previous
         states eq. (5) needs and ``states[1:]`` the hidden states, without extra copies."""
         p = self.params
-        token_input = np.issubdtype(x.dtype, np.integer)
-        if token_input:
-            if x.ndim != 2:
-                raise ValueError(f"token input must have shape (T, B), got {x.shape}")
-            if x.size and (x.min() < 0 or x.max() >= self.input_size):
-                raise ValueError(f"token ids must lie in [0, {self.input_size}), got "
-                                 f"[{x.min()}, {x.max()}]")
-        elif x.ndim != 3 or x.shape[2] != self.input_size:
-            raise ValueError(f"real-valued input must have shape (T, B, {self.input_size}), "
-                             f"got {x.shape}")
+        token_input = self._check_input(x)
         steps, batch = x.shape[:2]
         states = np.empty((steps + 1, batch, self.hidden_size), dtype=self.dtype)
         states[0] = self._initial_state(batch, h0)
@@ -211,16 +214,48 @@ class RNN:
             h = f(a_t, out=a_t)
         return states
 
+    def _check_input(self, x: np.ndarray) -> bool:
+        """Raise ValueError unless ``x`` is (T, B) token ids or (T, B, I) values; True for ids."""
+        token_input = np.issubdtype(x.dtype, np.integer)
+        if token_input:
+            if x.ndim != 2:
+                raise ValueError(f"token input must have shape (T, B), got {x.shape}")
+            if x.size and (x.min() < 0 or x.max() >= self.input_size):
+                raise ValueError(f"token ids must lie in [0, {self.input_size}), got "
+                                 f"[{x.min()}, {x.max()}]")
+        elif x.ndim != 3 or x.shape[2] != self.input_size:
+            raise ValueError(f"real-valued input must have shape (T, B, {self.input_size}), "
+                             f"got {x.shape}")
+        return token_input
+
     def forward(self, x: np.ndarray, h0: np.ndarray | None = None) -> np.ndarray:
         """Hidden states (T, B, H) for input ``x`` from initial state ``h0`` (zeros if None)."""
         return self._states(np.asarray(x), h0)[1:]
 
+    @property
+    def state_size(self) -> int:
+        """Columns of the recurrent state (``h0``, ``h_last``, ``step``): H for this cell."""
+        return self.hidden_size
+
+    def hidden_of(self, state: np.ndarray) -> np.ndarray:
+        """The hidden state h (what the output layer reads) within a full recurrent state."""
+        return state[..., :self.hidden_size]
+
+    def final_state(self, x: np.ndarray, h0: np.ndarray | None = None) -> np.ndarray:
+        """The full recurrent state (B, state_size) after the last step of ``x``."""
+        return self.forward(x, h0)[-1]
+
+    @property
+    def recurrent_matrix(self) -> np.ndarray:
+        """The square H×H matrix whose spectrum the app shows: W_hh itself for this cell."""
+        return self.params["W_hh"]
+
     def _initial_state(self, batch: int, h0: np.ndarray | None) -> np.ndarray:
         if h0 is None:
-            return np.zeros((batch, self.hidden_size), dtype=self.dtype)
+            return np.zeros((batch, self.state_size), dtype=self.dtype)
         h0 = np.asarray(h0, dtype=self.dtype)
-        if h0.shape != (batch, self.hidden_size):
-            raise ValueError(f"h0 must have shape ({batch}, {self.hidden_size}), got {h0.shape}")
+        if h0.shape != (batch, self.state_size):
+            raise ValueError(f"h0 must have shape ({batch}, {self.state_size}), got {h0.shape}")
         return h0
 
     def output(self, hidden: np.ndarray) -> np.ndarray:
@@ -263,38 +298,13 @@ class RNN:
         add exactly zero to it and to every gradient (their output gradient is zero, so
         nothing flows back from them through BPTT).
         """
-        if head not in HEADS:
-            raise ValueError(f"unknown head {head!r}; choose one of {', '.join(HEADS)}")
-        if truncate is not None and (int(truncate) != truncate or truncate < 0):
-            raise ValueError(f"truncate must be None or a non-negative integer, got {truncate!r}")
-        x = np.asarray(x)
-        p = self.params
-        steps = x.shape[0]
-        if steps == 0:
-            raise ValueError("input sequence is empty (T = 0)")
+        x = self._check_loss_args(x, head, truncate)
         states = self._states(x, h0)
         hidden = states[1:]
         size = self.hidden_size
-
-        # Output layer and loss over the whole chunk at once.
-        seq = is_sequence_head(head)
-        last_hidden = hidden if seq else hidden[-1]
-        outputs = self.output(last_hidden)
-        if mask is not None and np.shape(mask) != outputs.shape[:-1]:
-            raise ValueError(f"mask must have shape {outputs.shape[:-1]}, got {np.shape(mask)}")
-        loss, d_out = head_loss(head, outputs, y, mask)
-        d_out = d_out.astype(self.dtype, copy=False)
-        out_dim = self.output_size
         flat_grads = np.empty_like(self._flat)
         grads = self._views(flat_grads)
-        d_out_rows = d_out.reshape(-1, out_dim)
-        np.matmul(d_out_rows.T, last_hidden.reshape(-1, size), out=grads["W_hy"])
-        np.sum(d_out_rows, axis=0, out=grads["b_y"])
-        if seq:
-            d_h_local = (d_out_rows @ p["W_hy"]).reshape(hidden.shape)  # dL_t/dh_t for every t
-        else:
-            d_h_local = np.zeros_like(hidden)
-            d_h_local[-1] = d_out @ p["W_hy"]
+        loss, outputs, d_h_local = self._output_and_head(hidden, y, head, grads, mask)
 
         f_prime = activation_derivative(hidden, self.activation)
         d_pre, dh_norms = self._backward_through_time(d_h_local, f_prime, truncate)
@@ -316,6 +326,43 @@ class RNN:
             np.matmul(d_pre_flat.T, x_rows, out=grads["W_xh"])
         return LossResult(loss=loss, grads=grads, h_last=hidden[-1].copy(), hidden=hidden,
                           dh_norms=dh_norms, outputs=outputs, flat_grads=flat_grads)
+
+    @staticmethod
+    def _check_loss_args(x: np.ndarray, head: str, truncate: int | None) -> np.ndarray:
+        """The checks every cell's ``loss_and_grads`` makes before its forward pass."""
+        if head not in HEADS:
+            raise ValueError(f"unknown head {head!r}; choose one of {', '.join(HEADS)}")
+        if truncate is not None and (int(truncate) != truncate or truncate < 0):
+            raise ValueError(f"truncate must be None or a non-negative integer, got {truncate!r}")
+        x = np.asarray(x)
+        if x.shape[0] == 0:
+            raise ValueError("input sequence is empty (T = 0)")
+        return x
+
+    def _output_and_head(self, hidden: np.ndarray, y: np.ndarray, head: str, grads: dict[str, np.ndarray],
+                         mask: np.ndarray | None = None) -> tuple[float, np.ndarray, np.ndarray]:
+        """Eq. (3) and the head's loss over the whole chunk at once, shared by every cell.
+
+        Fills ``grads["W_hy"]`` and ``grads["b_y"]``; returns the loss, the outputs and
+        dL_t/dh_t for every t (T, B, H), the local gradient the cell's BPTT starts from.
+        """
+        seq = is_sequence_head(head)
+        last_hidden = hidden if seq else hidden[-1]
+        outputs = self.output(last_hidden)
+        if mask is not None and np.shape(mask) != outputs.shape[:-1]:
+            raise ValueError(f"mask must have shape {outputs.shape[:-1]}, got {np.shape(mask)}")
+        loss, d_out = head_loss(head, outputs, y, mask)  # padded targets: zero loss and gradient
+        d_out = d_out.astype(self.dtype, copy=False)
+        w_hy = self.params["W_hy"]
+        d_out_rows = d_out.reshape(-1, self.output_size)
+        np.matmul(d_out_rows.T, last_hidden.reshape(-1, self.hidden_size), out=grads["W_hy"])
+        np.sum(d_out_rows, axis=0, out=grads["b_y"])
+        if seq:
+            d_h_local = (d_out_rows @ w_hy).reshape(hidden.shape)  # dL_t/dh_t for every t
+        else:
+            d_h_local = np.zeros_like(hidden)
+            d_h_local[-1] = d_out @ w_hy
+        return loss, outputs, d_h_local
 
     def _scatter_add_by_token(self, ids: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """(I, H) array whose row k is the sum of ``rows`` where ``ids == k``.
@@ -389,13 +436,13 @@ class RNN:
             raise ValueError(f"length must be >= 0, got {length!r}")
         rng = rng if rng is not None else np.random.default_rng()
         ids = np.asarray(prime_ids, dtype=np.int64).reshape(-1, 1)
-        hidden = self.forward(ids, None if h0 is None else np.asarray(h0).reshape(1, -1))
-        return self._sample_from(hidden[-1], length, temperature, rng)
+        state = self.final_state(ids, None if h0 is None else np.asarray(h0).reshape(1, -1))
+        return self._sample_from(state, length, temperature, rng)
 
     def _sample_from(self, h: np.ndarray, length: int, temperature: float,
                      rng: np.random.Generator) -> Iterator[int]:
         for _ in range(length):
-            logits = self.output(h)[0].astype(np.float64)
+            logits = self.output(self.hidden_of(h))[0].astype(np.float64)
             if temperature < GREEDY_BELOW:
                 token = int(np.argmax(logits))
             else:
@@ -410,11 +457,11 @@ class RNN:
 
     def set_params(self, params: dict[str, np.ndarray]) -> None:
         """Replace the parameters, checking names and shapes (e.g. from a checkpoint)."""
-        for name in PARAM_NAMES:
+        for name in self.param_names:
             if name not in params:
                 raise ValueError(f"missing parameter {name}")
             if params[name].shape != self.params[name].shape:
                 raise ValueError(f"parameter {name} has shape {params[name].shape}, "
                                  f"expected {self.params[name].shape}")
-        for name in PARAM_NAMES:
+        for name in self.param_names:
             self._params[name][...] = params[name]

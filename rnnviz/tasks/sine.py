@@ -47,14 +47,14 @@ class SineTask(Task):
 
     def free_run(self, model: RNN, prime: np.ndarray, length: int) -> np.ndarray:
         """Prime with ``prime`` (P,) true values, then generate ``length`` values from feedback."""
-        hidden = model.forward(prime.reshape(-1, 1, 1).astype(model.dtype))
-        h = hidden[-1]
+        # The whole recurrent state is carried (h, and c for the LSTM); the output reads h.
+        state = model.final_state(prime.reshape(-1, 1, 1).astype(model.dtype))
         out = np.empty(length)
-        value = float(model.output(h)[0, 0])
+        value = float(model.output(model.hidden_of(state))[0, 0])
         for i in range(length):
             out[i] = value
-            h = model.step(np.array([[value]], dtype=model.dtype), h)
-            value = float(model.output(h)[0, 0])
+            state = model.step(np.array([[value]], dtype=model.dtype), state)
+            value = float(model.output(model.hidden_of(state))[0, 0])
         return out
 
     def evaluate(self, model: RNN, rng: np.random.Generator) -> tuple[dict[str, float], dict[str, Any]]:

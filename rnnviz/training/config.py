@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from rnnviz.core.gated import CELLS
 from rnnviz.core.init import INITS
 from rnnviz.core.optim import CLIP_MODES, OPTIMIZERS
 from rnnviz.core.rnn import ACTIVATIONS, DTYPES
@@ -112,6 +113,10 @@ class TrainConfig:
     vocab_size: int = _setting(
         8000, label="Vocabulary size", kind=int, low=1, high=100_000, task="charlm",
         help="With word tokens: keep this many most frequent words, the rest become <unk>")
+    cell: str = _setting(
+        "rnn", label="Cell", kind=str, choices=CELLS,
+        help="rnn: the vanilla h_t = f(W_xh x_t + W_hh h_{t-1} + b_h); lstm and gru: gated cells as in "
+             "PyTorch's nn.LSTM and nn.GRU")
     hidden: int = _setting(100, label="Hidden units", kind=int, low=1, high=4096,
                            help="Size of the hidden state h (H)")
     seq_len: int = _setting(25, label="Sequence length", kind=int, low=1, high=10_000,
@@ -141,6 +146,9 @@ class TrainConfig:
     activation: str = _setting(
         "tanh", label="Activation", kind=str, choices=ACTIVATIONS,
         help="The hidden nonlinearity f in h_t = f(W_xh x_t + W_hh h_{t-1} + b_h)")
+    forget_bias: float = _setting(
+        1.0, label="Forget-gate bias", kind=float, low=-100.0, high=100.0, decimals=2,
+        help="LSTM only: the forget gate's starting bias; 1 keeps most of the cell state from the start")
     dtype: str = _setting("float32", label="Precision", kind=str, choices=DTYPES,
                           help="float32 is faster; float64 is exact enough for gradient checks")
     seed: int = _setting(0, label="Seed", kind=int, low=0, high=2**63 - 1,
@@ -170,6 +178,9 @@ class TrainConfig:
         """Raise ConfigError for the first setting outside its Setting's range or choices."""
         for name, setting in SETTINGS.items():
             setting.check(name, getattr(self, name))
+        if self.cell != "rnn" and self.activation != "tanh":
+            raise ConfigError(f"activation {self.activation} applies to the vanilla RNN only; the "
+                              f"{self.cell.upper()} uses sigmoid gates and tanh, so set activation to tanh")
 
     def replace(self, **changes: Any) -> TrainConfig:
         """A copy with ``changes`` applied and validated (unknown names raise ConfigError)."""

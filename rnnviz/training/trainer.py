@@ -18,8 +18,15 @@ from typing import Any
 import numpy as np
 
 from rnnviz import __version__
-from rnnviz.core.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from rnnviz.core.checkpoint import (
+    CheckpointError,
+    check_cell,
+    checkpoint_cell,
+    load_checkpoint,
+    save_checkpoint,
+)
 from rnnviz.core.diagnostics import Spectrum, saturation_fraction, spectrum
+from rnnviz.core.gated import make_model
 from rnnviz.core.optim import HalveOnPlateau, clip_gradients, make_optimizer
 from rnnviz.core.rnn import PARAM_NAMES, RNN
 from rnnviz.core.vocab import END, START, Vocabulary
@@ -40,9 +47,10 @@ class Trainer:
         self.config = config
         self.rng = np.random.default_rng(config.seed)
         self.task = task if task is not None else make_task(config)
-        self.model = RNN(self.task.input_size, config.hidden, self.task.output_size,
-                         activation=config.activation, init=config.init,
-                         spectral_radius=config.spectral_radius, dtype=config.dtype, rng=self.rng)
+        self.model = make_model(config.cell, self.task.input_size, config.hidden, self.task.output_size,
+                                forget_bias=config.forget_bias, activation=config.activation,
+                                init=config.init, spectral_radius=config.spectral_radius,
+                                dtype=config.dtype, rng=self.rng)
         self.optimizer = make_optimizer(config.optimizer, config.lr)
         self.schedule = HalveOnPlateau()
         self.step_count = 0
@@ -56,7 +64,7 @@ class Trainer:
         # training lines) or a checkpoint was loaded (e.g. its optimizer state was missing and
         # the optimizer starts afresh): for the app's banner and the CLI.
         self.load_notes: list[str] = list(self.task.notes)
-        self._spectrum: Spectrum = spectrum(self.model.params["W_hh"])
+        self._spectrum: Spectrum = spectrum(self.model.recurrent_matrix)
         self._spectrum_step = 0
         self._pending: dict[str, Any] = {}
         self._pending_lock = threading.Lock()
@@ -115,7 +123,7 @@ class Trainer:
         evaluation, lr_halved = None, False
         if not diverged:
             if self.step_count % cfg.spectrum_every == 0 or self.step_count == 1:
-                self._spectrum = spectrum(self.model.params["W_hh"])
+                self._spectrum = spectrum(self.model.recurrent_matrix)
                 self._spectrum_step = self.step_count
             if self.step_count % cfg.eval_every == 0:
                 evaluation = self.evaluate()
@@ -198,6 +206,7 @@ class Trainer:
         meta = {
             "rnnviz_version": __version__,
             "config": self.config.to_dict(),
+            "cell": self.model.cell,
             "task": self.task.name,
             "head": self.task.head,
             "sizes": [self.model.input_size, self.model.hidden_size, self.model.output_size],
@@ -263,7 +272,8 @@ class Trainer:
         vocab = meta.get("vocab")
         if self.task.vocab is not None and vocab is not None and vocab != self.task.vocab.tokens:
             raise CheckpointError("the checkpoint's vocabulary does not match this corpus")
-        self.model.set_params(finite_params(arrays, path))
+        check_cell(meta, self.model.cell, path)
+        self.model.set_params(finite_params(arrays, path, self.model.param_names))
         self._restore_optimizer({k[len("optim."):]: v for k, v in arrays.items() if k.startswith("optim.")},
                                 path)
         self.optimizer.lr = float(meta.get("lr", self.config.lr))
@@ -275,7 +285,7 @@ class Trainer:
         self.rng.bit_generator.state = meta["rng_state"]
         self.task.load_state(meta.get("task_state", {}))
         self.schedule.load_state(meta.get("schedule", self.schedule.state()))
-        self._spectrum = spectrum(self.model.params["W_hh"])
+        self._spectrum = spectrum(self.model.recurrent_matrix)
         self._spectrum_step = self.step_count
 
     def _restore_optimizer(self, state: dict[str, np.ndarray], path: str | Path) -> None:
@@ -299,14 +309,15 @@ class Trainer:
         self.optimizer.load_state_dict(state)
 
 
-def finite_params(arrays: dict[str, np.ndarray], path: str | Path) -> dict[str, np.ndarray]:
+def finite_params(arrays: dict[str, np.ndarray], path: str | Path,
+                  names: tuple[str, ...] = PARAM_NAMES) -> dict[str, np.ndarray]:
     """The RNN parameters stored in a checkpoint, refused if any is NaN or infinite.
 
     Training from such weights diverges at once and sampling from them prints noise, so
     resuming, loading in the app and sampling all refuse the file with this one check.
     """
     params: dict[str, np.ndarray] = {}
-    for name in PARAM_NAMES:
+    for name in names:
         key = f"param.{name}"
         if key not in arrays:
             raise CheckpointError(f"{path} is damaged: it has no parameter {name}")
@@ -326,9 +337,9 @@ def load_model(path: str | Path) -> tuple[RNN, Vocabulary | None, dict[str, Any]
     try:
         cfg = meta["config"]
         input_size, hidden_size, output_size = (int(n) for n in meta["sizes"])
-        model = RNN(input_size, hidden_size, output_size, activation=cfg["activation"],
-                    dtype=cfg["dtype"], seed=0)
-        model.set_params(finite_params(arrays, path))
+        model = make_model(checkpoint_cell(meta), input_size, hidden_size, output_size,
+                           activation=cfg["activation"], dtype=cfg["dtype"], seed=0)
+        model.set_params(finite_params(arrays, path, model.param_names))
     except CheckpointError:
         raise
     except (KeyError, TypeError, ValueError) as exc:
