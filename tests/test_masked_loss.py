@@ -126,3 +126,36 @@ def test_a_mask_of_the_wrong_shape_is_refused():
     x = np.zeros((4, 2), dtype=np.int64)
     with pytest.raises(ValueError, match="mask must have shape"):
         model.loss_and_grads(x, x, mask=np.ones((2, 4)))
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("truncate", [None, 2])
+def test_masks_reach_the_gated_cells(cell, truncate):
+    """LSTM and GRU share the output layer and heads: padding contributes nothing to their
+    loss or gradients either, and the masked gradient is the derivative of the masked loss."""
+    from rnnviz.core import make_model
+
+    rng = np.random.default_rng(7)
+    vocab, steps, batch = 5, 6, 3
+    model = make_model(cell, vocab, 3, vocab, dtype="float64", seed=2)
+    x, y, mask = _right_padded(rng, steps, batch, vocab, [6, 2, 4])
+    x2, y2 = x.copy(), y.copy()
+    pad = mask == 0
+    x2[pad] = rng.integers(0, vocab, size=int(pad.sum()))
+    y2[pad] = rng.integers(0, vocab, size=int(pad.sum()))
+    a = model.loss_and_grads(x, y, mask=mask, truncate=truncate)
+    b = model.loss_and_grads(x2, y2, mask=mask, truncate=truncate)
+    assert a.loss == b.loss
+    for name in model.params:
+        np.testing.assert_allclose(a.grads[name], b.grads[name], rtol=1e-12, atol=1e-15, err_msg=name)
+    if truncate is not None:
+        return
+    flat = model.flat_params
+    for index in rng.choice(flat.size, size=12, replace=False):
+        saved = flat[index]
+        flat[index] = saved + FD_EPS
+        up = model.loss_and_grads(x, y, mask=mask).loss
+        flat[index] = saved - FD_EPS
+        down = model.loss_and_grads(x, y, mask=mask).loss
+        flat[index] = saved
+        assert a.flat_grads[index] == pytest.approx((up - down) / (2 * FD_EPS), rel=1e-5, abs=1e-9)

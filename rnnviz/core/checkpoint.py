@@ -51,8 +51,9 @@ def save_checkpoint(path: str | os.PathLike, arrays: dict[str, np.ndarray],
         raise CheckpointError(f"cannot write a checkpoint in {folder}: {exc.strerror}") from exc
     try:
         with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **{_META_KEY: np.frombuffer(meta_bytes, dtype=np.uint8)},
-                     **{k: np.asarray(v) for k, v in arrays.items()})
+            payload: dict[str, np.ndarray] = {_META_KEY: np.frombuffer(meta_bytes, dtype=np.uint8)}
+            payload.update({k: np.asarray(v) for k, v in arrays.items()})
+            np.savez(fh, **payload)  # type: ignore[arg-type]  # numpy's stub types **kwds as bool
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp_name, path)

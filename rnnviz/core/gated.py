@@ -231,6 +231,7 @@ class LSTM(_GatedRNN):
         head: str = "seq_softmax",
         h0: np.ndarray | None = None,
         truncate: int | None = None,
+        mask: np.ndarray | None = None,
     ) -> LossResult:
         """Forward pass, loss, and exact gradients by BPTT (eqs. L4-L6), as ``RNN.loss_and_grads``.
 
@@ -243,7 +244,7 @@ class LSTM(_GatedRNN):
         steps, batch, size = hidden.shape
         flat_grads = np.empty_like(self._flat)
         grads = self._views(flat_grads)
-        loss, outputs, d_h_local = self._output_and_head(hidden, y, head, grads)
+        loss, outputs, d_h_local = self._output_and_head(hidden, y, head, grads, mask)
 
         # Every factor of (L4) and δ_t that does not depend on the gradient, for all t at once.
         i, f, g, o = (gates[..., k * size:(k + 1) * size] for k in range(4))
@@ -365,6 +366,7 @@ class GRU(_GatedRNN):
         head: str = "seq_softmax",
         h0: np.ndarray | None = None,
         truncate: int | None = None,
+        mask: np.ndarray | None = None,
     ) -> LossResult:
         """Forward pass, loss, and exact gradients by BPTT (eqs. G4-G5), as ``RNN.loss_and_grads``."""
         x = self._check_loss_args(x, head, truncate)
@@ -374,7 +376,7 @@ class GRU(_GatedRNN):
         steps, batch, size = hidden.shape
         flat_grads = np.empty_like(self._flat)
         grads = self._views(flat_grads)
-        loss, outputs, d_h_local = self._output_and_head(hidden, y, head, grads)
+        loss, outputs, d_h_local = self._output_and_head(hidden, y, head, grads, mask)
 
         # δu_t = g_t ⊙ du[t] and δv_t = g_t ⊙ dv[t] (G4): the factors for all t at once.
         r, z, n = (gates[..., k * size:(k + 1) * size] for k in range(3))

@@ -90,6 +90,7 @@ def mean_squared_error(predictions: np.ndarray, targets: np.ndarray,
         loss = float(np.mean(diff * diff))
         return loss, (2.0 / diff.size) * diff
     real, count = _real_rows(mask, diff.shape[0])
+    assert real is not None  # a mask was given
     elements = count * diff.shape[1]
     kept = diff[real]
     loss = float(np.sum(kept * kept) / elements)

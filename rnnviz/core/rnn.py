@@ -21,7 +21,7 @@ products over the whole chunk. That is where the speed over the classic tutorial
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,7 +66,8 @@ def _relu(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     return np.maximum(a, 0.0, out=out)
 
 
-_ACTIVATION_FUNCS = {"tanh": np.tanh, "sigmoid": _sigmoid, "relu": _relu}
+_ACTIVATION_FUNCS: dict[str, Callable[..., np.ndarray]] = {"tanh": np.tanh, "sigmoid": _sigmoid,
+                                                           "relu": _relu}
 
 
 def activation_derivative(hidden: np.ndarray, activation: str) -> np.ndarray:
@@ -104,7 +105,7 @@ class RNN:
     """
 
     cell = "rnn"
-    param_names = PARAM_NAMES
+    param_names: tuple[str, ...] = PARAM_NAMES
 
     def __init__(
         self,

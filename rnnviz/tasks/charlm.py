@@ -164,7 +164,7 @@ def load_word_corpus(path: str | Path, vocab_size: int) -> tuple[Vocabulary, np.
         counts.update(words)
     vocab, coverage, note = word_vocabulary(counts, vocab_size, path.name)
     unknown = vocab.index[UNKNOWN]
-    ids = np.empty(sum(counts.values()), dtype=id_dtype(len(vocab)))
+    ids: np.ndarray = np.empty(sum(counts.values()), dtype=id_dtype(len(vocab)))
     pos = 0
     for words in word_chunks(path):
         ids[pos : pos + len(words)] = [vocab.index.get(w, unknown) for w in words]
@@ -195,7 +195,7 @@ def load_corpus(path: str | Path) -> tuple[Vocabulary, np.ndarray]:
         lookup = np.zeros(present[-1] + 1, dtype=dtype)
         lookup[present] = np.arange(len(present), dtype=dtype)
         # Pass 2: map characters to ids, chunk by chunk, into one preallocated array.
-        ids = np.empty(total, dtype=dtype)
+        ids: np.ndarray = np.empty(total, dtype=dtype)
         pos = 0
         for text in _decoded_chunks(path):
             cps = _codepoints(text)
@@ -219,6 +219,8 @@ class CharLMTask(Task):
     min-char-rnn does. Evaluation uses the last 10% with frozen weights and, honestly,
     starts every window from a zero hidden state.
     """
+
+    vocab: Vocabulary  # always set: these tasks read tokens
 
     name = "charlm"
     head = "seq_softmax"

@@ -55,6 +55,8 @@ def generate_line(model: RNN, vocab: Vocabulary, prime_ids: list[int], limit: in
 class LineLMTask(Task):
     """Next-token prediction within lines: ``<s> w1 .. wn`` → ``w1 .. wn </s>``, masked padding."""
 
+    vocab: Vocabulary  # always set: these tasks read tokens
+
     name = "charlm"
     head = "seq_softmax"
 
@@ -87,20 +89,20 @@ class LineLMTask(Task):
         # Pass 2: every line as <s> ids </s>, one after another in one array.
         dtype = id_dtype(len(self.vocab))
         unknown = self.vocab.index.get(UNKNOWN, -1)
-        ids = np.empty(sum(counts.values()) + 2 * n_lines, dtype=dtype)
+        ids: np.ndarray = np.empty(sum(counts.values()) + 2 * n_lines, dtype=dtype)
         line_starts = np.empty(n_lines + 1, dtype=np.int64)
-        pos = line = 0
+        pos = row = 0
         for text in text_lines(path):
             text = text.strip()
             if not text:
                 continue
             toks = split(text)
-            line_starts[line] = pos
+            line_starts[row] = pos
             ids[pos] = self.start_id
             ids[pos + 1 : pos + 1 + len(toks)] = [self.vocab.index.get(t, unknown) for t in toks]
             ids[pos + 1 + len(toks)] = self.end_id
             pos += len(toks) + 2
-            line += 1
+            row += 1
         line_starts[n_lines] = pos
         self.ids = ids
         self.lines = n_lines

@@ -51,6 +51,8 @@ def load_dataset(path: str | Path) -> dict[str, list[tuple[list[str], int]]]:
 class SentimentTask(Task):
     """Batches of phrases, left-padded so that every phrase ends at the last timestep."""
 
+    vocab: Vocabulary  # always set: these tasks read tokens
+
     name = "sentiment"
     head = "last_softmax"
 

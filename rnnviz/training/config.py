@@ -71,10 +71,12 @@ class Setting:
             if value not in self.choices:
                 raise ConfigError(f"{shown} must be one of {', '.join(self.choices)}; got {value!r}")
         elif self.kind is int:
+            assert self.low is not None and self.high is not None  # every number setting has bounds
             if isinstance(value, bool) or not isinstance(value, int) or not self.low <= value <= self.high:
                 raise ConfigError(f"{shown} must be a whole number from {self.low} to {self.high}"
                                   f"{self._or_none()}; got {value!r}")
         elif self.kind is float:
+            assert self.low is not None and self.high is not None
             if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
                     or not self.low <= value <= self.high):
                 raise ConfigError(f"{shown} must be a number from {self.low:g} to {self.high:g}"

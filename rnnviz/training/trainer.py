@@ -113,6 +113,7 @@ class Trainer:
             clip = clip_gradients(result.grads, cfg.clip, cfg.clip_value, in_place=True)
             diverged = not (np.isfinite(result.loss) and np.isfinite(clip.global_before))
             if not diverged:
+                assert result.flat_grads is not None  # loss_and_grads always fills it
                 diverged = not self._update(result.flat_grads)
         self.diverged = diverged
         self.snapshots.record(float(result.loss) if not diverged else math.nan, float(clip.global_before))

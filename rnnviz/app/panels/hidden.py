@@ -205,6 +205,7 @@ class HiddenStatePanel(Panel):
         elif now - self._ordered_at >= REORDER_SECONDS or self._order is None:
             self._ordered_at = now
             if choice == 1:
+                assert self._mean is not None  # set above from the recent sequences
                 self._order = np.argsort(-self._mean, kind="stable")
             else:
                 self._order = similarity_order(list(self._recent))
