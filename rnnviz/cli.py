@@ -335,10 +335,12 @@ def run_sample(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
 def run_presets(out: TextIO | None = None) -> int:
     out = out if out is not None else sys.stdout
-    for name in list_presets():
+    names = list_presets()
+    width = max(map(len, names)) + 2
+    for name in names:
         preset = load_preset(name)
-        pace = f"  ({preset.pace:g} steps/s)" if preset.pace else ""
-        print(f"{name:<18} {preset.title}{pace}", file=out)
+        pace = "" if not preset.pace else f"  ({preset.pace:g} step{'' if preset.pace == 1 else 's'}/s)"
+        print(f"{name:<{width}}{preset.title}{pace}", file=out)
     return EXIT_OK
 
 

@@ -214,6 +214,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.starting = False
             log.info("training process %s (pid %s) started the run", self.session.process_number,
                      self.session.process.pid)
+            self._show_notes()
             self._update_status()
             return
         if not self._fallbacks:
@@ -558,6 +559,12 @@ class MainWindow(QtWidgets.QMainWindow):
         if details:
             log.error("%s", details.rstrip())
 
+    def _show_notes(self) -> None:
+        """What the new run's data or checkpoint says about itself (vocabulary coverage,
+        validation on the training lines, an optimizer that starts afresh)."""
+        if self.session.load_notes:
+            self.show_problem(" ".join(_sentence(n) for n in self.session.load_notes), kind="info")
+
     def _worker_failed(self, message: str, details: str) -> None:
         self.show_problem(f"Training stopped with an error: {message}. Training is paused; the model "
                           "and settings are kept. Press Start to try again.", details=details)
@@ -649,6 +656,7 @@ class MainWindow(QtWidgets.QMainWindow):
                                   kind="warning")
                 return
             self.hide_banner()
+            self._show_notes()
             self.controls.set_config(self.session.config, preset=preset or None)
             self.statusBar().showMessage(f"{what}: step 0, seed {config.seed}", 5000)
 
@@ -703,8 +711,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.controls.set_config(self.session.config)
             self.statusBar().showMessage(f"Loaded {Path(path).name}: continuing from step "
                                          f"{self.session.step_count:,}", 8000)
-            if self.session.load_notes:
-                self.show_problem(" ".join(_sentence(n) for n in self.session.load_notes), kind="info")
+            self._show_notes()
 
         return self.session.load_checkpoint(path, start=self.session.running, on_done=done)
 
