@@ -13,7 +13,7 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import Any, NoReturn, TextIO
 
 from rnnviz import __version__
 from rnnviz.blas import limit_blas_threads
@@ -113,9 +113,12 @@ def add_setting_flags(parser: argparse.ArgumentParser) -> None:
     """
     group = parser.add_argument_group("settings (default: the preset's)")
     for name, setting in SETTINGS.items():
+        # An off/on setting also works as a bare switch: `--lines` is `--lines on`.
+        is_switch = tuple(setting.choices or ()) == ("off", "on")
+        switch: dict[str, Any] = {"nargs": "?", "const": "on"} if is_switch else {}
         group.add_argument(flag_name(name), dest=name, type=_setting_type(setting),
                            choices=setting.choices or None, default=argparse.SUPPRESS,
-                           metavar=_metavar(name, setting), help=setting.help)
+                           metavar=_metavar(name, setting), help=setting.help, **switch)
 
 
 def build_parser() -> argparse.ArgumentParser:

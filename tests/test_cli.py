@@ -536,3 +536,13 @@ def test_resuming_non_finite_weights_is_one_line(capsys, tmp_path, corpus, nan_c
     code, _, err = run(capsys, "train", "--resume", str(nan_checkpoint), "--steps", "1",
                        "--out", str(tmp_path / "o"))
     assert "non-finite" in assert_one_error_line(code, err)
+
+
+def test_an_off_on_setting_is_also_a_bare_switch():
+    """The three-sentence tutorial's command, as a user types it: `--lines` alone means on."""
+    from rnnviz.cli import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["train", "--lines"]).lines == "on"
+    assert parser.parse_args(["train", "--lines", "off"]).lines == "off"
+    assert not hasattr(parser.parse_args(["train"]), "lines")  # left to the preset
