@@ -31,6 +31,7 @@ import math
 import signal
 import time
 import traceback
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -66,6 +67,17 @@ class ReportBatch:
     running: bool  # whether training continues after this batch
 
 
+def _norm_of(norms: Mapping[str, float], name: str) -> float:
+    """A parameter's gradient norm. The gated cells have two bias vectors (b_xh, b_hh, as in
+    PyTorch) where the vanilla cell has b_h: the panel's b_h is then both together,
+    sqrt(‖g_b_xh‖² + ‖g_b_hh‖²), so every cell fills the same curves."""
+    if name in norms:
+        return float(norms[name])
+    if name == "b_h" and "b_xh" in norms and "b_hh" in norms:
+        return float(np.hypot(norms["b_xh"], norms["b_hh"]))
+    return float("nan")
+
+
 @dataclass
 class _Accumulator:
     rows: dict[str, list[float]] = field(default_factory=dict)
@@ -90,8 +102,8 @@ class _Accumulator:
             "diverged": float(report.diverged),
         }
         for name in PARAM_NAMES:
-            values[f"grad_before.{name}"] = report.grad_norms_before.get(name, np.nan)
-            values[f"grad_after.{name}"] = report.grad_norms_after.get(name, np.nan)
+            values[f"grad_before.{name}"] = _norm_of(report.grad_norms_before, name)
+            values[f"grad_after.{name}"] = _norm_of(report.grad_norms_after, name)
         for key, value in values.items():
             self.rows.setdefault(key, []).append(value)
         self.steps += 1

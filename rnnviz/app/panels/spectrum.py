@@ -130,7 +130,15 @@ class SpectrumPanel(Panel):
         if extent != self._extent:
             self._extent = extent
             self.plane.setRange(xRange=(-extent, extent), yRange=(-extent, extent), padding=0)
-        hint = spectrum_hint(report.activation, rho, sigma)
+        cell = getattr(data.config, "cell", "rnn")
+        if cell == "rnn":
+            hint = spectrum_hint(report.activation, rho, sigma)
+        else:
+            # Pascanu et al.'s conditions are about h_t = f(W_hh h_{t-1} + ...); in a gated cell
+            # the gates multiply the recurrent path, so this block alone decides nothing.
+            block = "g" if cell == "lstm" else "n"
+            hint = (f"<span style='color:{GREY}'>{cell.upper()}: the candidate block W_h{block}; its gates "
+                    "scale the recurrent path, so ρ and σ₁ alone decide nothing here</span>")
         self.set_live_summary(
             f"spectral radius <b style='color:{VERMILION}'>ρ = {fmt(rho, DIGITS)}</b> · largest singular "
             f"value <b style='color:{BLUE}'>σ₁ = {fmt(sigma, DIGITS)}</b> · step {report.spectrum_step:,}"
