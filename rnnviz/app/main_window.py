@@ -133,6 +133,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._next_group = 0
         self.frames_drawn = 0
         self._closing_done = False
+        self._default_layout_pending = False
         self.status_timer = QtCore.QTimer(self)
         self.status_timer.setInterval(STATUS_MS)
         self.status_timer.timeout.connect(self._update_status)
@@ -405,8 +406,8 @@ class MainWindow(QtWidgets.QMainWindow):
             self.resize(self._default_size())
         state = s.value("window/state")
         if state is None or not self.restoreState(state, STATE_VERSION):
-            # Dock sizes only stick once the window has its real size: lay out after showing.
-            QtCore.QTimer.singleShot(0, self.restore_default_layout)
+            # Dock sizes only stick once the window has its real size: lay out once it is shown.
+            self._default_layout_pending = True
         if read_setting(s, "view/large_text", False):
             self._font_pt = LARGE_FONT_PT
             self.large_text_action.setChecked(True)
@@ -763,6 +764,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self.session.model_for_sampling(done)
 
     # ------------------------------------------------------------------ closing
+    def showEvent(self, event: QtGui.QShowEvent) -> None:
+        super().showEvent(event)
+        if self._default_layout_pending:
+            self._default_layout_pending = False
+            QtCore.QTimer.singleShot(0, self.restore_default_layout)
+
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         if not self._closing_done:
             self._closing_done = True
