@@ -91,6 +91,7 @@ class StepReport:
     lr_halved: bool = False
     diverged: bool = False  # non-finite loss/gradient/update; parameters were kept as before
     watched_sequence: int = 0  # index in the batch of the sequence ``hidden`` shows
+    dc_norms: np.ndarray | None = None  # (T,) ‖dL/dc_t‖ of the LSTM's cell state; None for other cells
 
     @property
     def finite(self) -> bool:

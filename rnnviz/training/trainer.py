@@ -151,6 +151,7 @@ class Trainer:
             global_norm_after=clip.global_after,
             clipped=clip.fired,
             dh_norms=frozen_array(result.dh_norms),
+            dc_norms=frozen_array(result.dc_norms) if result.dc_norms is not None else None,
             hidden=frozen_array(result.hidden[:length, watched, :], dtype=np.float64),
             input_tokens=self.task.input_labels(batch.x, watched)[:length],
             watched_sequence=watched,

@@ -13,6 +13,7 @@ import numpy as np
 from rnnviz.app.panels.base import (
     BLUE,
     GREY,
+    ORANGE,
     VERMILION,
     ZERO_ROOM,
     Panel,
@@ -115,6 +116,9 @@ class GradientFlowPanel(Panel):
         self.first = self.profile.plot(pen=pen(GREY, 1, dashed=True), connect="finite")
         self.current = self.profile.plot(pen=pen(BLUE, 2), symbol="o", symbolSize=4, symbolBrush=BLUE,
                                          symbolPen=None, connect="finite")
+        # The LSTM's cell state: the path the error takes back through the forget gates (the
+        # "constant error carousel"), drawn beside ‖∂L/∂h_t‖ when the run's cell has one.
+        self.cell_state = self.profile.plot(pen=pen(ORANGE, 2), connect="finite")
         self.image = pg.ImageItem(axisOrder="row-major")
         self.heat.addItem(self.image)
         self.colour_bar = pg.ColorBarItem(values=(-3, 0), colorMap="viridis", interactive=False,
@@ -146,6 +150,13 @@ class GradientFlowPanel(Panel):
         self._heat_extent = None
         self.first.setData([], [])
         self.current.setData([], [])
+        self.cell_state.setData([], [])
+        has_cell = getattr(data.config, "cell", "rnn") == "lstm"
+        entries = [(f"<span style='color:{GREY}'>┄</span>", "at step 1"),
+                   (f"<span style='color:{BLUE}'>━●</span>", "‖∂L/∂hₜ‖ now" if has_cell else "now")]
+        if has_cell:
+            entries.append((f"<span style='color:{ORANGE}'>━</span>", "‖∂L/∂cₜ‖ now (cell state)"))
+        self.legend.setText(legend_row(entries).text())
         self.image.clear()
         self.profile.getAxis("left").set_zero_at(None)
         timesteps = data.config.seq_len
@@ -176,8 +187,14 @@ class GradientFlowPanel(Panel):
         else:  # nothing drawable (the summary says it is not finite)
             self.current.setData([], [])
         self.first.setData(np.arange(first.size), drawn_first)
+        cell = data.latest.dc_norms
+        cell_drawn = np.empty(0)
+        if cell is not None:
+            cell_drawn = np.asarray(cell, dtype=np.float64)
+            cell_drawn = np.where(cell_drawn > 0, cell_drawn, np.nan)  # log axis: zeros are gaps
+            self.cell_state.setData(np.arange(cell_drawn.size), cell_drawn)
         room = [np.array([floor / ZERO_ROOM])] if has_zero else []  # the "0" label fits below
-        self.profile_range.fit([np.arange(norms.size)], [drawn, drawn_first, *room], log_y=True)
+        self.profile_range.fit([np.arange(norms.size)], [drawn, drawn_first, cell_drawn, *room], log_y=True)
         self._draw_heatmap(data)
         self.set_live_summary(flow_summary(data.step, norms, self._aligned))
 

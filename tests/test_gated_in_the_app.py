@@ -1,0 +1,37 @@
+"""A gated cell in the window: it trains, samples, and the panels draw what the cell has."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tests.conftest import CHARLM
+
+WAIT_MS = 20_000
+
+
+def curve_points(item) -> int:
+    x, _ = item.getData()
+    return 0 if x is None else len(x)
+
+
+def test_lstm_run_draws_the_cell_state_gradient_and_honest_spectrum_text(make_window, qtbot) -> None:
+    window = make_window(CHARLM.replace(cell="lstm"))
+    flow, spectrum, grads = window.panel("flow"), window.panel("spectrum"), window.panel("gradients")
+    qtbot.waitUntil(lambda: window.session.data.step >= 15, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: curve_points(flow.cell_state) == CHARLM.seq_len, timeout=WAIT_MS)
+    _, y = flow.cell_state.getData()  # log10 of ‖∂L/∂c_t‖ (the axis is logarithmic)
+    assert np.isfinite(y).all()
+    assert "cell state" in flow.legend.text()
+    qtbot.waitUntil(lambda: "LSTM" in spectrum.summary.text(), timeout=WAIT_MS)
+    assert "vanishing not certain" not in spectrum.summary.text()  # Pascanu's rule is for W_hh alone
+    b_h = window.session.data.steps.column("grad_before.b_h")
+    assert np.isfinite(b_h).all(), "the gated cell's two bias vectors fill the b_h curve"
+    assert curve_points(grads.before["b_h"]) > 0
+
+
+def test_vanilla_run_has_no_cell_state_curve(make_window, qtbot) -> None:
+    window = make_window(CHARLM)
+    flow = window.panel("flow")
+    qtbot.waitUntil(lambda: window.session.data.step >= 5, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: curve_points(flow.current) > 0, timeout=WAIT_MS)
+    assert curve_points(flow.cell_state) == 0 and "cell state" not in flow.legend.text()
