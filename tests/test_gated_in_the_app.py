@@ -21,7 +21,7 @@ def test_lstm_run_draws_the_cell_state_gradient_and_honest_spectrum_text(make_wi
     qtbot.waitUntil(lambda: curve_points(flow.cell_state) == CHARLM.seq_len, timeout=WAIT_MS)
     _, y = flow.cell_state.getData()  # log10 of ‖∂L/∂c_t‖ (the axis is logarithmic)
     assert np.isfinite(y).all()
-    assert "cell state" in flow.legend.text()
+    assert "cell&nbsp;state" in flow.legend.text()
     qtbot.waitUntil(lambda: "LSTM" in spectrum.summary.text(), timeout=WAIT_MS)
     assert "vanishing not certain" not in spectrum.summary.text()  # Pascanu's rule is for W_hh alone
     b_h = window.session.data.steps.column("grad_before.b_h")
@@ -34,4 +34,4 @@ def test_vanilla_run_has_no_cell_state_curve(make_window, qtbot) -> None:
     flow = window.panel("flow")
     qtbot.waitUntil(lambda: window.session.data.step >= 5, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: curve_points(flow.current) > 0, timeout=WAIT_MS)
-    assert curve_points(flow.cell_state) == 0 and "cell state" not in flow.legend.text()
+    assert curve_points(flow.cell_state) == 0 and "cell&nbsp;state" not in flow.legend.text()
