@@ -464,11 +464,12 @@ class ControlsPanel(QtWidgets.QWidget):
         self.form_error.show()
 
     def _refresh_state(self) -> None:
-        task = self._value("task")
+        task, cell = self._value("task"), self._value("cell")
         for name, setting in SETTINGS.items():
-            if setting.task is not None:
-                self.editors[name].setEnabled(task == setting.task)
-                self.labels[name].setEnabled(task == setting.task)
+            if setting.task is not None or setting.cell is not None:
+                used = setting.task in (None, task) and setting.cell in (None, cell)
+                self.editors[name].setEnabled(used)
+                self.labels[name].setEnabled(used)
         try:
             pending = self.form_config().needs_reset(self._running_config)
             self.form_error.hide()

@@ -61,6 +61,7 @@ class Setting:
     on_resume: bool = False  # may differ from the checkpoint's when resuming (besides live ones)
     path: bool = False  # a file name (the form offers an Open… button)
     task: str | None = None  # only used by this task (the form greys it out otherwise)
+    cell: str | None = None  # only used by this cell, likewise
 
     def check(self, name: str, value: Any) -> None:
         """Raise ConfigError (one sentence naming the setting) unless ``value`` is allowed."""
@@ -149,7 +150,7 @@ class TrainConfig:
         "tanh", label="Activation", kind=str, choices=ACTIVATIONS,
         help="The hidden nonlinearity f in h_t = f(W_xh x_t + W_hh h_{t-1} + b_h)")
     forget_bias: float = _setting(
-        1.0, label="Forget-gate bias", kind=float, low=-100.0, high=100.0, decimals=2,
+        1.0, label="Forget-gate bias", kind=float, low=-100.0, high=100.0, decimals=2, cell="lstm",
         help="LSTM only: the forget gate's starting bias; 1 keeps most of the cell state from the start")
     dtype: str = _setting("float32", label="Precision", kind=str, choices=DTYPES,
                           help="float32 is faster; float64 is exact enough for gradient checks")
