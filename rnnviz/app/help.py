@@ -65,7 +65,10 @@ PANEL_HELP: dict[str, str] = {
         "<b>sufficient</b> for gradients through time to vanish, and ρ &gt; 1 is <b>necessary</b> for "
         "them to explode. Neither works the other way round: σ<sub>1</sub> ≥ 1/γ does not mean the "
         "gradient survives, and ρ &gt; 1 does not mean it explodes. The summary says which of the "
-        "two conditions the current numbers meet."),
+        "two conditions the current numbers meet. For an LSTM or a GRU the panel shows the candidate "
+        "block of <i>W</i><sub>hh</sub> (<i>W</i><sub>hg</sub> or <i>W</i><sub>hn</sub>), and says "
+        "that these conditions do not apply: the gates multiply the recurrent path, so this matrix "
+        "alone does not decide whether the gradient vanishes."),
     "hidden": (
         "The hidden state <i>h<sub>t</sub></i> = <i>f</i>(<i>W</i><sub>xh</sub> <i>x<sub>t</sub></i> + "
         "<i>W</i><sub>hh</sub> <i>h</i><sub><i>t</i>−1</sub> + <i>b</i><sub>h</sub>) of one sequence "
@@ -96,7 +99,11 @@ PANEL_HELP: dict[str, str] = {
         "‖∂<i>L</i>/∂<i>h</i><sub>0</sub>‖ as a multiple of the norm at the last step. When every "
         "step has a loss (character model, sine), each ‖<i>g<sub>t</sub></i>‖ is its own loss's "
         "share plus what later losses send back, so a flat curve means little reaches back. With "
-        "truncated BPTT nothing flows further back than <i>k</i> steps."),
+        "truncated BPTT nothing flows further back than <i>k</i> steps. For an LSTM the orange curve "
+        "is ‖∂<i>L</i>/∂<i>c<sub>t</sub></i>‖, the gradient reaching the cell state, which goes back "
+        "through the forget gates (∂<i>c<sub>t</sub></i>/∂<i>c</i><sub><i>t</i>−1</sub> = "
+        "diag(<i>f<sub>t</sub></i>), the \"constant error carousel\") instead of through "
+        "<i>W</i><sub>hh</sub>."),
     "task": (
         "What the model does on held-out data at the latest evaluation (as often as the "
         "<i>Evaluate every</i> setting says). Sine: the held-out wave (black), the one-step "
