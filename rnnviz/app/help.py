@@ -100,10 +100,11 @@ PANEL_HELP: dict[str, str] = {
         "step has a loss (character model, sine), each ‖<i>g<sub>t</sub></i>‖ is its own loss's "
         "share plus what later losses send back, so a flat curve means little reaches back. With "
         "truncated BPTT nothing flows further back than <i>k</i> steps. For an LSTM the orange curve "
-        "is ‖∂<i>L</i>/∂<i>c<sub>t</sub></i>‖, the gradient reaching the cell state, which goes back "
-        "through the forget gates (∂<i>c<sub>t</sub></i>/∂<i>c</i><sub><i>t</i>−1</sub> = "
-        "diag(<i>f<sub>t</sub></i>), the \"constant error carousel\") instead of through "
-        "<i>W</i><sub>hh</sub>."),
+        "is ‖∂<i>L</i>/∂<i>c<sub>t</sub></i>‖, the gradient reaching the cell state; its direct path "
+        "back is only the forget gate (<i>c<sub>t</sub></i> = <i>f<sub>t</sub></i> ⊙ "
+        "<i>c</i><sub><i>t</i>−1</sub> + <i>i<sub>t</sub></i> ⊙ <i>g<sub>t</sub></i>, so "
+        "∂<i>c<sub>t</sub></i>/∂<i>c</i><sub><i>t</i>−1</sub> along it is diag(<i>f<sub>t</sub></i>): "
+        "the \"constant error carousel\"), with no <i>W</i><sub>hh</sub> in it."),
     "task": (
         "What the model does on held-out data at the latest evaluation (as often as the "
         "<i>Evaluate every</i> setting says). Sine: the held-out wave (black), the one-step "
