@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from rnnviz.app.banner import as_sentence
 from rnnviz.app.keys import LeaveOnEnter, WheelOnlyWhenFocused
 from rnnviz.app.panels.base import ORANGE
 from rnnviz.app.qt import QtCore, QtGui, QtWidgets, Signal
@@ -244,7 +245,7 @@ class ControlsPanel(QtWidgets.QWidget):
         self.preset_problem_label.setObjectName("preset-problems")
         self.preset_problem_label.setTextFormat(QtCore.Qt.TextFormat.PlainText)
         self.preset_problem_label.setText("\n".join(
-            f"Not loaded: {_sentence(problem)}" for problem in self.preset_problems))
+            f"Not loaded: {as_sentence(problem)}" for problem in self.preset_problems))
         self.preset_problem_label.setVisible(bool(self.preset_problems))
         form.addWidget(self.preset_problem_label)
         column.addWidget(box)
@@ -460,7 +461,7 @@ class ControlsPanel(QtWidgets.QWidget):
         self._refresh_state()
 
     def _show_form_error(self, message: str) -> None:
-        self.form_error.setText(_sentence(message))
+        self.form_error.setText(as_sentence(message))
         self.form_error.show()
 
     def _refresh_state(self) -> None:
@@ -498,8 +499,3 @@ def _number_box(editor: QtWidgets.QWidget) -> QtWidgets.QSpinBox | QtWidgets.QDo
     assert isinstance(editor, (QtWidgets.QSpinBox, QtWidgets.QDoubleSpinBox, WideSpinBox)), editor
     return editor
 
-
-def _sentence(message: str) -> str:
-    """``message`` with a capital first letter and a full stop, for a label."""
-    message = message.strip()
-    return message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")

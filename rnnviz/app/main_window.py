@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
+from rnnviz.app.banner import Banner, as_sentence, first_sentence
 from rnnviz.app.confirm import DiscardGuard
 from rnnviz.app.controls import FALLBACK_PRESET, ControlsPanel
 from rnnviz.app.export import ImageOptions, export_panel_images, write_metrics_csv
@@ -40,65 +41,6 @@ REDRAW_GROUPS = 2
 STATUS_MS = 500
 STATE_VERSION = 4  # bump when the dock layout changes, so old saved layouts are ignored
 LARGE_FONT_PT = 13
-
-
-def first_sentence(text: str) -> str:
-    """The first sentence: what fits a status bar at 1280 px (the banner shows the rest)."""
-    end = text.find(". ")
-    return text if end < 0 else text[: end + 1]
-
-
-def _sentence(text: str) -> str:
-    text = text.strip()
-    if not text:
-        return text
-    text = text[0].upper() + text[1:]
-    return text if text.endswith((".", "!", "?")) else text + "."
-
-
-class Banner(QtWidgets.QFrame):
-    """A message across the top of the window: visible without hiding the panels."""
-
-    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("banner")
-        row = QtWidgets.QHBoxLayout(self)
-        row.setContentsMargins(10, 6, 6, 6)
-        self.label = QtWidgets.QLabel()
-        self.label.setWordWrap(True)
-        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.label.setMinimumSize(1, 1)  # not a wrapped label's own guess: see sizeHint
-        row.addWidget(self.label, 1)
-        self.dismiss = QtWidgets.QPushButton("Dismiss")
-        row.addWidget(self.dismiss)
-
-    def show_message(self, text: str, kind: str = "error") -> None:
-        colours = {"error": ("#FDECEA", "#B00020"), "warning": ("#FFF4E5", "#8A5300"),
-                   "info": ("#E8F4FD", "#0B4F8A")}
-        background, foreground = colours.get(kind, colours["info"])
-        self.setStyleSheet(f"#banner {{ background: {background}; border-bottom: 1px solid {foreground}; }}"
-                           f"#banner QLabel {{ color: {foreground}; font-weight: bold; }}")
-        self.label.setText(text)
-        self.show()
-        self.updateGeometry()
-
-    # A toolbar knows nothing of word wrap and gave one line the height of many: the banner
-    # asks for the height its text needs at the width it has.
-    def _text_height(self) -> int:
-        layout = self.layout()
-        assert layout is not None  # the row made in __init__
-        return layout.heightForWidth(max(self.width(), 200))
-
-    def sizeHint(self) -> QtCore.QSize:
-        return QtCore.QSize(super().sizeHint().width(), self._text_height())
-
-    def minimumSizeHint(self) -> QtCore.QSize:
-        return QtCore.QSize(super().minimumSizeHint().width(), self._text_height())
-
-    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
-        super().resizeEvent(event)
-        if event.size().width() != event.oldSize().width():
-            self.updateGeometry()  # narrower, more lines; wider, fewer
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -157,7 +99,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.redraw_timer.start()
         self.status_timer.start()
         if self.controls.preset_problems:
-            broken = " ".join(_sentence(p) for p in self.controls.preset_problems)
+            broken = " ".join(as_sentence(p) for p in self.controls.preset_problems)
             problem = f"{problem} Some preset files could not be loaded: {broken}".strip()
         if problem:
             self.show_problem(problem, kind="warning")
@@ -220,11 +162,11 @@ class MainWindow(QtWidgets.QMainWindow):
             return
         if not self._fallbacks:
             self.starting = False
-            self.show_problem(_sentence(f"No run could start: {payload}"))
+            self.show_problem(as_sentence(f"No run could start: {payload}"))
             return
         config, name = self._fallbacks.pop(0)
         self.speed.set_pace(self._pace_of(name))
-        self.show_problem(_sentence(f"Could not start the {self._first_label} settings: {payload}")
+        self.show_problem(as_sentence(f"Could not start the {self._first_label} settings: {payload}")
                           + " Starting the default preset instead.", kind="warning")
         self._first_label = name
         self.controls.set_config(config, preset=name)
@@ -564,7 +506,7 @@ class MainWindow(QtWidgets.QMainWindow):
         """What the new run's data or checkpoint says about itself (vocabulary coverage,
         validation on the training lines, an optimizer that starts afresh)."""
         if self.session.load_notes:
-            self.show_problem(" ".join(_sentence(n) for n in self.session.load_notes), kind="info")
+            self.show_problem(" ".join(as_sentence(n) for n in self.session.load_notes), kind="info")
 
     def _worker_failed(self, message: str, details: str) -> None:
         self.show_problem(f"Training stopped with an error: {message}. Training is paused; the model "
@@ -605,7 +547,7 @@ class MainWindow(QtWidgets.QMainWindow):
         try:
             self.session.update_live(**changes)
         except ConfigError as exc:
-            self.show_problem(_sentence(str(exc)), kind="warning")
+            self.show_problem(as_sentence(str(exc)), kind="warning")
             return
         names = ", ".join(f"{k.replace('_', ' ')} = {v}" for k, v in changes.items())
         self.statusBar().showMessage(f"Applied live: {names}", 5000)
@@ -621,7 +563,7 @@ class MainWindow(QtWidgets.QMainWindow):
         try:
             config = self.controls.form_config()
         except ConfigError as exc:
-            self.show_problem(_sentence(str(exc)) + " Nothing was reset.", kind="warning")
+            self.show_problem(as_sentence(str(exc)) + " Nothing was reset.", kind="warning")
             return None
         if confirm and not self.discard_guard.allows("Reset", self.session.data.step):
             return None
@@ -653,7 +595,7 @@ class MainWindow(QtWidgets.QMainWindow):
             if not ok:
                 if on_failure is not None:
                     on_failure()
-                self.show_problem(f"{what} failed: {_sentence(str(payload))} The current run carries on.",
+                self.show_problem(f"{what} failed: {as_sentence(str(payload))} The current run carries on.",
                                   kind="warning")
                 return
             self.hide_banner()
@@ -675,7 +617,7 @@ class MainWindow(QtWidgets.QMainWindow):
         try:
             config = config.replace(task="charlm", corpus=str(path))
         except ConfigError as exc:
-            self.show_problem(_sentence(str(exc)), kind="warning")
+            self.show_problem(as_sentence(str(exc)), kind="warning")
             return None
         return self._start_new_run(config, "", f"Opening {Path(path).name}")
 
@@ -690,7 +632,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
         def done(ok: bool, payload: object) -> None:
             if not ok:
-                self.show_problem(f"Could not save the checkpoint: {_sentence(str(payload))}")
+                self.show_problem(f"Could not save the checkpoint: {as_sentence(str(payload))}")
                 return
             self.statusBar().showMessage(f"Saved checkpoint {payload} (step {step:,} or later)", 8000)
 
@@ -705,7 +647,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
         def done(ok: bool, payload: object) -> None:
             if not ok:  # CheckpointError, TaskError (corpus moved), anything else
-                self.show_problem(f"Could not load the checkpoint: {_sentence(str(payload))} The current "
+                self.show_problem(f"Could not load the checkpoint: {as_sentence(str(payload))} The current "
                                   "run carries on.")
                 return
             self.hide_banner()
@@ -731,7 +673,7 @@ class MainWindow(QtWidgets.QMainWindow):
         try:
             written = export_panel_images(shown, folder, options or ImageOptions(), window=self)
         except OSError as exc:
-            self.show_problem(f"Export failed: {_sentence(str(exc))}")
+            self.show_problem(f"Export failed: {as_sentence(str(exc))}")
             return []
         self.statusBar().showMessage(f"Exported {len(written)} images to {folder}", 8000)
         return written
