@@ -7,8 +7,8 @@ the wall-clock time per run. Chance is 1 / symbols. The settings default to the
 ``recall-*`` presets', so this is the longer version of the learning tests in
 ``tests/test_memory_task.py``.
 
-Run:  PYTHONPATH=. python benchmarks/memory.py [--distance 50] [--steps 1500] [--seeds 0 1 2]
-      [--cells rnn lstm gru] [--filler blank] [--forget-bias 1] [--every 250]
+Run:  PYTHONPATH=. python benchmarks/memory.py [--distance 40] [--steps 800] [--seeds 0 1 2]
+      [--cells rnn lstm gru] [--filler blank] [--forget-bias 1] [--every 200]
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=base.batch)
     parser.add_argument("--lr", type=float, default=base.lr)
     parser.add_argument("--forget-bias", type=float, default=base.forget_bias)
-    parser.add_argument("--steps", type=int, default=1500)
-    parser.add_argument("--every", type=int, default=250)
+    parser.add_argument("--steps", type=int, default=800)
+    parser.add_argument("--every", type=int, default=200)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--cells", nargs="+", default=["rnn", "lstm", "gru"])
     args = parser.parse_args()
