@@ -174,6 +174,7 @@ class WideSpinBox(QtWidgets.QAbstractSpinBox):
 
 GROUPS = (
     ("Task and data", ("task", "corpus", "tokens", "lines", "vocab_size", "sine_freq", "sine_noise",
+                       "recall_distance", "recall_symbols", "recall_filler",
                        "seq_len", "batch")),
     ("Model", ("cell", "hidden", "activation", "forget_bias", "init", "spectral_radius", "dtype", "seed")),
     ("Optimisation", ("optimizer", "lr", "lr_schedule", "clip", "clip_value", "truncate")),

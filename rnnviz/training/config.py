@@ -21,13 +21,14 @@ from rnnviz.core.init import INITS
 from rnnviz.core.optim import CLIP_MODES, OPTIMIZERS
 from rnnviz.core.rnn import ACTIVATIONS, DTYPES
 from rnnviz.resource_files import resource_dir
+from rnnviz.tasks.recall import FILLERS
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-TASKS = ("charlm", "sentiment", "sine")
+TASKS = ("charlm", "sentiment", "sine", "recall")
 TOKENS = ("chars", "words")
 LINE_MODES = ("off", "on")
 LR_SCHEDULES = ("none", "plateau")
@@ -101,7 +102,7 @@ class TrainConfig:
     task: str = _setting(
         "charlm", label="Task", kind=str, choices=TASKS,
         help="charlm: predict the next character; sentiment: read a phrase, say positive or negative; "
-             "sine: predict the next value of a wave")
+             "sine: predict the next value of a wave; recall: see a symbol, wait, then name it")
     corpus: str | None = _setting(
         None, label="Corpus", kind=str, optional=True, none_text="", path=True, on_resume=True,
         task="charlm", help="A UTF-8 text file for charlm; empty = the built-in lighthouse log")
@@ -168,6 +169,14 @@ class TrainConfig:
                                 task="sine", help="Cycles per timestep of the sine task's waves")
     sine_noise: float = _setting(0.0, label="Sine input noise", kind=float, low=0.0, high=10.0, decimals=3,
                                  task="sine", help="Standard deviation of Gaussian noise on the sine inputs")
+    recall_distance: int = _setting(
+        50, label="Recall distance", kind=int, low=1, high=10_000, task="recall",
+        help="Steps between the symbol and the question that asks for it (sequence length - 1)")
+    recall_symbols: int = _setting(4, label="Recall symbols", kind=int, low=2, high=26, task="recall",
+                                   help="How many different symbols to remember; chance is 1 / this")
+    recall_filler: str = _setting(
+        "blank", label="Recall filler", kind=str, choices=FILLERS, task="recall",
+        help="What fills the wait: blank (the same empty step) or distractors (random symbols to ignore)")
 
     def __post_init__(self) -> None:
         # Accept NumPy scalars (np.int64, np.float32) from library callers as plain numbers.

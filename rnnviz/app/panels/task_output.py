@@ -2,7 +2,9 @@
 
 sine: truth, one-step predictions and free-running generation; sentiment: per-class
 probabilities on held-out phrases and accuracy; charlm: the latest periodic sample (of
-characters or words; in line mode, sampled lines), with the loss per token and perplexity.
+characters or words; in line mode, sampled lines), with the loss per token and perplexity;
+recall: held-out sequences with the model's answer beside the right one, and accuracy against
+the distance the symbol had to be remembered over, with chance marked.
 """
 
 from __future__ import annotations
@@ -78,6 +80,31 @@ class TaskOutputPanel(Panel):
             header.setSectionResizeMode(col, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
         self.pages.addWidget(self.table)
 
+        self.recall_table = QtWidgets.QTableWidget(0, 4)
+        self.recall_table.setHorizontalHeaderLabels(["input (symbol … ?)", "right", "model", ""])
+        self.recall_table.verticalHeader().hide()
+        self.recall_table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.recall_table.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.NoSelection)
+        header = self.recall_table.horizontalHeader()
+        header.setSectionResizeMode(0, QtWidgets.QHeaderView.ResizeMode.Stretch)
+        for col in (1, 2, 3):
+            header.setSectionResizeMode(col, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
+        self.recall_canvas = new_view()
+        self.recall_plot = new_plot("distance (steps to remember)", "accuracy")
+        self.recall_canvas.addItem(self.recall_plot)
+        self.plots.append(self.recall_plot)
+        self.recall_curve = self.recall_plot.plot(pen=pen(SKY, 2), symbol="o", symbolBrush=SKY,
+                                                  symbolPen=None)
+        self.chance_line = pg.InfiniteLine(angle=0, pen=pen(GREY, 1, dashed=True), movable=False,
+                                           label="chance", labelOpts={"position": 0.05, "color": GREY})
+        self.recall_plot.addItem(self.chance_line, ignoreBounds=True)
+        self.recall_view = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
+        self.recall_view.addWidget(self.recall_table)
+        self.recall_view.addWidget(self.recall_canvas)
+        self.recall_view.setStretchFactor(0, 3)
+        self.recall_view.setStretchFactor(1, 2)
+        self.pages.addWidget(self.recall_view)
+
         self.sample = QtWidgets.QPlainTextEdit()
         self.sample.setReadOnly(True)
         self.sample.setLineWrapMode(QtWidgets.QPlainTextEdit.LineWrapMode.WidgetWidth)
@@ -110,6 +137,8 @@ class TaskOutputPanel(Panel):
             self._show_sentiment(evaluation)
         elif kind == "charlm":
             self._show_sample(evaluation)
+        elif kind == "recall":
+            self._show_recall(evaluation)
 
     def _show_sine(self, evaluation: EvalReport) -> None:
         preview = evaluation.preview
@@ -159,6 +188,36 @@ class TaskOutputPanel(Panel):
         accuracy = evaluation.metrics.get("accuracy", float("nan"))
         self.set_summary(f"held-out accuracy <b>{accuracy:.0%}</b> at step {evaluation.step:,} · "
                          f"validation loss {fmt(evaluation.val_loss)} · first {len(phrases)} test phrases")
+
+    def _show_recall(self, evaluation: EvalReport) -> None:
+        preview = evaluation.preview
+        symbols = list(preview["symbols"])
+        probs = np.asarray(preview["probs"])
+        inputs, answers = preview["inputs"], preview["answers"]
+        self.recall_table.setRowCount(len(inputs))
+        for row, (text, answer) in enumerate(zip(inputs, answers, strict=True)):
+            predicted = int(np.argmax(probs[row]))
+            right = predicted == int(answer)
+            cells = [text, symbols[int(answer)], f"{symbols[predicted]}  ({probs[row, predicted]:.2f})",
+                     "✓" if right else "✗"]
+            for col, cell in enumerate(cells):
+                item = QtWidgets.QTableWidgetItem(cell)
+                if col == 3:
+                    item.setForeground(QtGui.QColor(GREEN if right else VERMILION))
+                if col:
+                    item.setTextAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+                self.recall_table.setItem(row, col, item)
+        distances = np.asarray(preview["distances"], dtype=float)
+        by_distance = np.asarray(preview["accuracy_by_distance"], dtype=float)
+        self.recall_curve.setData(distances, by_distance)
+        chance = float(preview["chance"])
+        self.chance_line.setPos(chance)
+        self.recall_plot.setRange(xRange=(0, float(distances.max())), yRange=(0, 1.05), padding=0.02)
+        self.pages.setCurrentWidget(self.recall_view)
+        accuracy = evaluation.metrics.get("accuracy", float("nan"))
+        self.set_summary(f"held-out accuracy <b>{accuracy:.0%}</b> at distance {int(preview['distance'])} "
+                         f"(chance {chance:.0%}) at step {evaluation.step:,} · validation loss "
+                         f"{fmt(evaluation.val_loss)} · first {len(inputs)} held-out sequences")
 
     def _show_sample(self, evaluation: EvalReport) -> None:
         preview = evaluation.preview
