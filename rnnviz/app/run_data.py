@@ -58,7 +58,7 @@ def task_info(details: dict[str, Any]) -> TaskInfo:
                     vocab_size=len(vocab) if vocab is not None else 0, vocab=vocab)
 
 
-_HEADS = {"charlm": "seq_softmax", "sentiment": "last_softmax", "sine": "seq_mse"}
+_HEADS = {"charlm": "seq_softmax", "sentiment": "last_softmax", "sine": "seq_mse", "recall": "last_softmax"}
 
 
 def placeholder_task_info(config: TrainConfig) -> TaskInfo:

@@ -50,6 +50,9 @@ class EvalReport:
     ``preview`` is task-specific output for the task panel:
 
     - charlm: ``{"kind": "charlm", "sample": str}``
+    - recall: ``{"kind": "recall", "symbols": [str], "distance": int, "chance": float,
+      "inputs": [str], "answers": [int], "probs": (n, symbols) array, "distances": [int],
+      "accuracy_by_distance": [float]}``; its metrics have ``accuracy`` too
     - sentiment: ``{"kind": "sentiment", "classes": [str], "phrases": [str],
       "labels": [int], "probs": (n, classes) array}``
     - sine: ``{"kind": "sine", "truth": (N,), "one_step": (N,), "free_run": (N,),

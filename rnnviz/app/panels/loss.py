@@ -105,13 +105,14 @@ class LossPanel(Panel):
         self._baseline_value = data.task.baseline_loss
         # Short: at 1280×800 with large text the axis is only a few centimetres tall.
         unit = "MSE" if data.task.head.endswith("mse") else "nats/" + (
-            "phrase" if data.task.name == "sentiment" else
+            "phrase" if data.task.name == "sentiment" else "sequence" if data.task.name == "recall" else
             "word" if data.task.token_kind == "word" else "char")
         self.plot.setLabel("left", f"loss ({unit})")
         if data.task.head.endswith("mse"):
             text = f"predicting 0: {fmt(self._baseline_value)}"
         else:
-            v = data.task.vocab_size if data.task.name == "charlm" else 2
+            v = (data.task.vocab_size if data.task.name == "charlm" else
+                 data.config.recall_symbols if data.task.name == "recall" else 2)
             text = f"uniform guess: ln {v} = {fmt(self._baseline_value)}"
         self._baseline_text = text
         self._place_baseline()
