@@ -32,11 +32,17 @@ def strictly_increasing(data) -> bool:
     return bool(np.all(np.diff(steps) > 0))
 
 
-def test_killed_training_process_is_restarted_from_the_autosave(make_window: Callable, qtbot) -> None:
+def autosaved_window(make_window: Callable, qtbot, steps: int):
+    """A window training SINE past ``steps`` steps, with an autosave written; and its run."""
     window = make_window(SINE)
-    data = window.session.data
-    wait_steps(qtbot, window, 50)
+    wait_steps(qtbot, window, steps)
     qtbot.waitUntil(lambda: window.session.autosaved_step is not None, timeout=WAIT_MS)
+    return window, window.session.data
+
+
+def test_killed_training_process_is_restarted_from_the_autosave(make_window: Callable, qtbot,
+                                                                 tmp_path: Path) -> None:
+    window, data = autosaved_window(make_window, qtbot, 50)
     old = window.session.process
     os.kill(old.pid, signal.SIGKILL)
     qtbot.waitUntil(lambda: "continues the run from step" in window.last_problem, timeout=WAIT_MS)
@@ -49,14 +55,10 @@ def test_killed_training_process_is_restarted_from_the_autosave(make_window: Cal
     assert strictly_increasing(data)
     # Every action works on the new process: a checkpoint can be saved.
     saved: list = []
-    window.session.save_checkpoint(Path(qtbot_tmp(window)) / "after.npz",
+    window.session.save_checkpoint(tmp_path / "after.npz",
                                    on_done=lambda ok, payload: saved.append((ok, payload)))
     qtbot.waitUntil(lambda: bool(saved), timeout=WAIT_MS)
     assert saved[0][0], saved
-
-
-def qtbot_tmp(window) -> str:
-    return str(window.session.autosave_dir)
 
 
 def test_killed_while_paused_stays_paused_and_sampler_survives(make_window: Callable, qtbot) -> None:
@@ -111,10 +113,7 @@ def test_stopped_process_shows_waiting_and_requests_do_not_block(make_window: Ca
 
 
 def test_cancel_restarts_the_process_and_keeps_the_run(make_window: Callable, qtbot) -> None:
-    window = make_window(SINE)
-    data = window.session.data
-    wait_steps(qtbot, window, 30)
-    qtbot.waitUntil(lambda: window.session.autosaved_step is not None, timeout=WAIT_MS)
+    window, data = autosaved_window(make_window, qtbot, 30)
     process = window.session.process
     os.kill(process.pid, signal.SIGSTOP)  # hung, as if building a huge model
     window.reset()

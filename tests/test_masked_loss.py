@@ -43,6 +43,15 @@ def _right_padded(rng, steps, batch, vocab, lengths):
     return x, y, mask
 
 
+def _other_padding(rng, x, y, mask, vocab):
+    """Copies of ``x`` and ``y`` with new random tokens wherever ``mask`` is 0, and where that is."""
+    x2, y2 = x.copy(), y.copy()
+    pad = mask == 0
+    x2[pad] = rng.integers(0, vocab, size=int(pad.sum()))
+    y2[pad] = rng.integers(0, vocab, size=int(pad.sum()))
+    return x2, y2, pad
+
+
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**31 - 1), batch=st.integers(1, 3), steps=st.integers(1, 5),
        truncate=st.sampled_from([None, 0, 1, 3]), data=st.data())
@@ -77,10 +86,7 @@ def test_padded_positions_change_nothing(seed, truncate):
     vocab, steps, batch = 5, 6, 3
     model = RNN(vocab, 4, vocab, dtype="float64", seed=1)
     x, y, mask = _right_padded(rng, steps, batch, vocab, [6, 2, 4])
-    x2, y2 = x.copy(), y.copy()
-    pad = mask == 0
-    x2[pad] = rng.integers(0, vocab, size=int(pad.sum()))
-    y2[pad] = rng.integers(0, vocab, size=int(pad.sum()))
+    x2, y2, pad = _other_padding(rng, x, y, mask, vocab)
     a = model.loss_and_grads(x, y, mask=mask, truncate=truncate)
     b = model.loss_and_grads(x2, y2, mask=mask, truncate=truncate)
     assert a.loss == b.loss
@@ -139,10 +145,7 @@ def test_masks_reach_the_gated_cells(cell, truncate):
     vocab, steps, batch = 5, 6, 3
     model = make_model(cell, vocab, 3, vocab, dtype="float64", seed=2)
     x, y, mask = _right_padded(rng, steps, batch, vocab, [6, 2, 4])
-    x2, y2 = x.copy(), y.copy()
-    pad = mask == 0
-    x2[pad] = rng.integers(0, vocab, size=int(pad.sum()))
-    y2[pad] = rng.integers(0, vocab, size=int(pad.sum()))
+    x2, y2, _pad = _other_padding(rng, x, y, mask, vocab)
     a = model.loss_and_grads(x, y, mask=mask, truncate=truncate)
     b = model.loss_and_grads(x2, y2, mask=mask, truncate=truncate)
     assert a.loss == b.loss

@@ -159,7 +159,7 @@ def run_details(trainer: Trainer) -> dict[str, Any]:
             "head": task.head, "baseline_loss": float(task.baseline_loss),
             "vocab_tokens": task.vocab.tokens if task.vocab is not None else None,
             "vocab_kind": task.vocab.kind if task.vocab is not None else None,
-            "notes": list(getattr(trainer, "load_notes", [])), "running": False}
+            "notes": list(trainer.load_notes), "running": False}
 
 
 def autosave_path(folder: str | Path, run: int) -> Path:

@@ -227,7 +227,9 @@ class Trainer:
 
     # ------------------------------------------------------------------ rewind
     def _take_snapshot(self) -> None:
-        self.snapshots.take(self.step_count, *self.state())
+        arrays, meta = self.state()
+        meta.pop("vocab")  # the same for the whole run (up to 8,000 words): not copied every 5 steps
+        self.snapshots.take(self.step_count, arrays, meta)
 
     def rewind_to_healthy(self) -> int | None:
         """After a divergence: go back to the latest kept state after which training looked

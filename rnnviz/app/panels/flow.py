@@ -151,7 +151,7 @@ class GradientFlowPanel(Panel):
         self.first.setData([], [])
         self.current.setData([], [])
         self.cell_state.setData([], [])
-        has_cell = getattr(data.config, "cell", "rnn") == "lstm"
+        has_cell = data.config.cell == "lstm"
         entries = [(f"<span style='color:{GREY}'>┄</span>", "at step 1"),
                    (f"<span style='color:{BLUE}'>━●</span>", "‖∂L/∂hₜ‖ now" if has_cell else "now")]
         if has_cell:

@@ -100,6 +100,7 @@ class LossPanel(Panel):
         self._baseline_text = "baseline"
         self.range = StableRange(self.plot)
         self._evals_drawn: tuple = ()
+        self._marks_drawn: tuple = ()
 
     def start_run(self, data: RunData) -> None:
         self._baseline_value = data.task.baseline_loss
@@ -120,6 +121,7 @@ class LossPanel(Panel):
         for line in self.marks:
             line.hide()
         self._evals_drawn = ()
+        self._marks_drawn = ()
         self.range.reset()
         for curve in (self.raw, self.smoothed, self.val):
             curve.setData([], [])
@@ -186,10 +188,14 @@ class LossPanel(Panel):
             parts.append(f"<span style='color:{GREY}'>history thinned to 1 in {steps.stride} steps</span>")
         self.set_live_summary(" · ".join(parts))
 
-
     def _draw_marks(self, data: RunData) -> None:
-        """The latest changes, each a thin line where it happened (stagger by order)."""
+        """The latest changes, each a thin line where it happened (stagger by order). Labels
+        are laid out again only when the marks or the view change, not with every batch."""
         shown = [(step, text) for step, text in data.marks if step <= data.step][-MAX_MARKS:]
+        key = (tuple(shown), tuple(self.plot.viewRange()[0]), self.view.width(), self._font_pt)
+        if key == self._marks_drawn:
+            return
+        self._marks_drawn = key
         for i, line in enumerate(self.marks):
             if i < len(shown):
                 step, text = shown[i]

@@ -130,7 +130,7 @@ class SpectrumPanel(Panel):
         if extent != self._extent:
             self._extent = extent
             self.plane.setRange(xRange=(-extent, extent), yRange=(-extent, extent), padding=0)
-        cell = getattr(data.config, "cell", "rnn")
+        cell = data.config.cell
         if cell == "rnn":
             hint = spectrum_hint(report.activation, rho, sigma)
         else:
