@@ -27,6 +27,8 @@ from rnnviz.app.panels.loss import LossPanel
 from rnnviz.app.panels.sampler import SamplerPanel
 from rnnviz.app.pending import PendingIndicator
 from rnnviz.app.qt import Qt, QtCore, QtGui, QtWidgets
+from rnnviz.app.runs import RunList
+from rnnviz.app.runs_dock import RunsDock, connect_runs
 from rnnviz.app.session import TrainingSession
 from rnnviz.app.speed import SpeedControl, saved_pace, saved_pace_ok
 from rnnviz.app.steady_label import SteadyLabel
@@ -80,6 +82,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.status_timer.setInterval(STATUS_MS)
         self.status_timer.timeout.connect(self._update_status)
 
+        self.runs = RunList({p.name: p.config for p in self.controls.presets}, parent=self)
+        self.runs_view = RunsDock(self.runs)
+        connect_runs(self.runs, self.session, self.panels)
         self._build_banner()
         self._build_actions()
         self.speed = SpeedControl(self)
@@ -265,6 +270,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.setCorner(Qt.Corner.TopLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         controls = self._dock("Settings", "controls", self.controls)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self._dock("Runs", "runs", self.runs_view))
         by_key = {panel.key: self._dock(panel.title, panel.key, panel.widget) for panel in self.panels}
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, controls)
         for dock in by_key.values():
@@ -289,6 +295,8 @@ class MainWindow(QtWidgets.QMainWindow):
             dock.setFloating(False)
             dock.show()
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, d["controls"])
+        self.tabifyDockWidget(d["controls"], d["runs"])
+        d["controls"].raise_()
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, d["loss"])
         horizontal, vertical = Qt.Orientation.Horizontal, Qt.Orientation.Vertical
         self.splitDockWidget(d["loss"], d["gradients"], horizontal)

@@ -232,6 +232,32 @@ class TrainConfig:
         return config
 
 
+def config_differences(base: TrainConfig, config: TrainConfig) -> list[str]:
+    """What ``config`` changes from ``base``, one short phrase per setting the run uses:
+    "clipping: none → norm 5", "hidden units: 100 → 32". Settings of another task or cell
+    are left out; clipping's mode and threshold read as one."""
+    def shown(name: str, cfg: TrainConfig) -> str:
+        value = getattr(cfg, name)
+        if value is None:
+            return SETTINGS[name].none_text or "none"
+        return f"{value:g}" if isinstance(value, float) else str(value)
+
+    def clipping(cfg: TrainConfig) -> str:
+        return "none" if cfg.clip == "none" else f"{cfg.clip} {cfg.clip_value:g}"
+
+    phrases = []
+    for name, setting in SETTINGS.items():
+        if (setting.task is not None and setting.task != config.task) or \
+                (setting.cell is not None and setting.cell != config.cell):
+            continue
+        if name == "clip":
+            if clipping(base) != clipping(config):
+                phrases.append(f"clipping: {clipping(base)} → {clipping(config)}")
+        elif name != "clip_value" and getattr(base, name) != getattr(config, name):
+            phrases.append(f"{setting.label.lower()}: {shown(name, base)} → {shown(name, config)}")
+    return phrases
+
+
 # name -> Setting, in field order: the one description of every hyperparameter.
 SETTINGS: dict[str, Setting] = {f.name: f.metadata["setting"] for f in fields(TrainConfig)}
 

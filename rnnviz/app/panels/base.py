@@ -7,9 +7,11 @@ its ``update`` never shadows ``QWidget.update``.)
 
 from __future__ import annotations
 
+import html
 import math
 import time
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -312,14 +314,45 @@ def set_line(line: pg.InfiniteLine, position: float, text: str) -> None:
     line.label.setFormat(text)
 
 
+def legend_html(entries: list[tuple[str, str]]) -> str:
+    """``entries`` ((swatch html, name) pairs) as one line that breaks between entries only."""
+    return "&nbsp; ".join(f"{swatch}&nbsp;{html.escape(name).replace(' ', '&nbsp;')}"
+                          for swatch, name in entries)
+
+
 def legend_row(entries: list[tuple[str, str]]) -> QtWidgets.QLabel:
     """A legend as a line of coloured text above a plot: it never covers a curve or a label.
     ``entries``: (swatch html, name) pairs."""
-    # Lines break between entries only, never inside one.
-    label = QtWidgets.QLabel("&nbsp; ".join(f"{swatch}&nbsp;{name.replace(' ', '&nbsp;')}"
-                                            for swatch, name in entries))
+    label = QtWidgets.QLabel(legend_html(entries))
     label.setWordWrap(True)
     return label
+
+
+def comparison_swatch(colour: str) -> str:
+    """The legend's mark for a compared run: a dashed line in its colour."""
+    return f"<span style='color:{colour}'>╍╍</span>"
+
+
+class ComparisonCurves:
+    """One dashed curve per compared run (another run of the window, drawn beside the current
+    one in its own colour), made as needed and emptied when no longer used."""
+
+    def __init__(self, plot: pg.PlotItem, width: float = 2) -> None:
+        self.plot = plot
+        self.width = width
+        self.items: list[pg.PlotDataItem] = []
+
+    def draw(self, series: list[tuple[str, np.ndarray, np.ndarray]]) -> None:
+        """``series``: (colour, x, y) per compared run, already thinned to the plot's width."""
+        while len(self.items) < len(series):
+            item = dense_curve(self.plot, connect="finite")
+            item.setZValue(-1)  # under the current run's curves
+            self.items.append(item)
+        for item, (colour, x, y) in zip(self.items, series, strict=False):
+            item.setPen(pen(colour, self.width, dashed=True))
+            item.setData(x, y)
+        for item in self.items[len(series):]:
+            item.setData([], [])
 
 
 def new_plot(x_label: str, y_label: str, integer_x: bool = False, integer_y: bool = False) -> pg.PlotItem:
@@ -416,6 +449,9 @@ class Panel:
         self._pending_summary: str | None = None
         self._summary_shown_at = -math.inf
         self.on_invalidate: Callable[[], None] | None = None  # the window: redraw soon
+        # Other runs of the window to draw beside the current one (RunEntry: data, name, colour);
+        # panels that can put several runs on one axis use them, the others ignore them.
+        self.comparisons: list[Any] = []
 
     def invalidate(self) -> None:
         """Draw again at the next frame (a view option changed), even while paused."""
@@ -435,6 +471,11 @@ class Panel:
             self.start_run(data)
         self._version = data.version
         return True
+
+    def set_comparisons(self, runs: list[Any]) -> None:
+        """The runs to draw beside the current one changed (shown, hidden, renamed, added)."""
+        self.comparisons = list(runs)
+        self.invalidate()
 
     def start_run(self, data: RunData) -> None:
         """A new trainer (reset, checkpoint): forget the old run's items and state."""

@@ -16,10 +16,13 @@ from rnnviz.app.panels.base import (
     ORANGE,
     VERMILION,
     ZERO_ROOM,
+    ComparisonCurves,
     Panel,
     StableRange,
     at_floor,
+    comparison_swatch,
     fmt,
+    legend_html,
     legend_row,
     log_floor,
     log_tick_text,
@@ -119,6 +122,9 @@ class GradientFlowPanel(Panel):
         # The LSTM's cell state: the path the error takes back through the forget gates (the
         # "constant error carousel"), drawn beside ‖∂L/∂h_t‖ when the run's cell has one.
         self.cell_state = self.profile.plot(pen=pen(ORANGE, 2), connect="finite")
+        self.compared = ComparisonCurves(self.profile)  # other runs' latest ‖∂L/∂h_t‖
+        self._legend_entries: list[tuple[str, str]] = []
+        self._legend_runs: tuple = ()
         self.image = pg.ImageItem(axisOrder="row-major")
         self.heat.addItem(self.image)
         self.colour_bar = pg.ColorBarItem(values=(-3, 0), colorMap="viridis", interactive=False,
@@ -156,7 +162,9 @@ class GradientFlowPanel(Panel):
                    (f"<span style='color:{BLUE}'>━●</span>", "‖∂L/∂hₜ‖ now" if has_cell else "now")]
         if has_cell:
             entries.append((f"<span style='color:{ORANGE}'>━</span>", "‖∂L/∂cₜ‖ now (cell state)"))
-        self.legend.setText(legend_row(entries).text())
+        self._legend_entries = entries
+        self._legend_runs = ()
+        self.legend.setText(legend_html(entries))
         self.image.clear()
         self.profile.getAxis("left").set_zero_at(None)
         timesteps = data.config.seq_len
@@ -194,9 +202,33 @@ class GradientFlowPanel(Panel):
             cell_drawn = np.where(cell_drawn > 0, cell_drawn, np.nan)  # log axis: zeros are gaps
             self.cell_state.setData(np.arange(cell_drawn.size), cell_drawn)
         room = [np.array([floor / ZERO_ROOM])] if has_zero else []  # the "0" label fits below
-        self.profile_range.fit([np.arange(norms.size)], [drawn, drawn_first, cell_drawn, *room], log_y=True)
+        other_t, others = self._draw_comparisons()
+        self.profile_range.fit([np.arange(norms.size), *other_t],
+                               [drawn, drawn_first, cell_drawn, *room, *others], log_y=True)
         self._draw_heatmap(data)
         self.set_live_summary(flow_summary(data.step, norms, self._aligned))
+
+    def _draw_comparisons(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Each other visible run's latest ‖∂L/∂h_t‖ profile (zeros as gaps on the log axis),
+        dashed in its colour and named with its step in the legend."""
+        series, timesteps, values, names = [], [], [], []
+        for run in self.comparisons:
+            latest = run.data.latest
+            if latest is None or len(latest.dh_norms) == 0:
+                continue
+            norms = np.asarray(latest.dh_norms, dtype=np.float64)
+            norms = np.where(norms > 0, norms, np.nan)
+            t = np.arange(norms.size)
+            series.append((run.colour, t, norms))
+            timesteps.append(t[[0, -1]])
+            values.append(norms)
+            names.append((run.colour, f"{run.name} (step {latest.step:,})"))
+        self.compared.draw(series)
+        if tuple(names) != self._legend_runs:
+            self._legend_runs = tuple(names)
+            self.legend.setText(legend_html(self._legend_entries
+                                            + [(comparison_swatch(c), n) for c, n in names]))
+        return timesteps, values
 
     def _draw_heatmap(self, data: RunData) -> None:
         flow = data.flow

@@ -17,13 +17,16 @@ from rnnviz.app.panels.base import (
     ORANGE,
     VERMILION,
     ZERO_ROOM,
+    ComparisonCurves,
     Panel,
     StableRange,
     at_floor,
+    comparison_swatch,
     dense_curve,
     ends,
     envelope,
     fmt,
+    legend_html,
     legend_row,
     log_floor,
     new_plot,
@@ -37,6 +40,10 @@ from rnnviz.app.run_data import RunData
 
 MAX_MARKS = 6  # the latest changes marked on the curve
 MARK_COLOUR = "#5E35B1"  # violet: not a curve's colour
+LEGEND = [("<span style='color:#9E9E9E'>━</span>", "each step"),
+          (f"<span style='color:{BLUE}'>━</span>", "smoothed"),
+          (f"<span style='color:{ORANGE}'>━●</span>", "validation, from h = 0"),
+          (f"<span style='color:{GREY}'>┄</span>", "baseline")]
 
 
 class LossPanel(Panel):
@@ -59,15 +66,14 @@ class LossPanel(Panel):
         self.layout.addWidget(self.view, 1)
         self.plots.append(self.plot)
         # The legend is a line above the plot: inside, it covered the baseline's label.
-        self.legend = legend_row([("<span style='color:#9E9E9E'>━</span>", "each step"),
-                                  (f"<span style='color:{BLUE}'>━</span>", "smoothed"),
-                                  (f"<span style='color:{ORANGE}'>━●</span>", "validation, from h = 0"),
-                                  (f"<span style='color:{GREY}'>┄</span>", "baseline")])
+        self.legend = legend_row(LEGEND)
         self.layout.insertWidget(self.layout.indexOf(self.view), self.legend)
         self.raw = dense_curve(self.plot, pen=pen("#BDBDBD", 1), name="training loss, each step",
                                connect="finite")  # an opaque grey: alpha blending is slow to paint
         self.smoothed = dense_curve(self.plot, pen=pen(BLUE, 2), name="training loss, smoothed",
                                     connect="finite")
+        self.compared = ComparisonCurves(self.plot)  # other runs' smoothed training loss
+        self._legend_runs: tuple = ()
         self.val = self.plot.plot(pen=pen(ORANGE, 2), symbol="o", symbolSize=6, symbolBrush=ORANGE,
                                   symbolPen=None, name="validation loss, from h = 0", connect="finite")
         self.baseline = pg.InfiniteLine(angle=0, pen=pen(GREY, 1, dashed=True), movable=False,
@@ -161,13 +167,14 @@ class LossPanel(Panel):
         self.plot.getAxis("left").set_zero_at(math.log10(floor) if floor is not None else None)
         self.raw.setData(x, raw)
         self.smoothed.setData(x, smoothed)
+        other_x, others = self._draw_comparisons(floor)
         if (len(evals), floor) != self._evals_drawn:  # symbols are slow to rebuild: only when new
             self._evals_drawn = (len(evals), floor)
             self.val.setData(evals.column("step"), val)
             self.view.setToolTip(validation_tooltip(data.latest_eval.metrics if data.latest_eval else {}))
         room = [np.array([floor / ZERO_ROOM])] if floor is not None else []  # for the "0" label
-        self.range.fit([ends(steps.column("step")), evals.column("step")],
-                       [raw, val, np.array([self._baseline_value]), *room], log_y=log)
+        self.range.fit([ends(steps.column("step")), evals.column("step"), *other_x],
+                       [raw, val, np.array([self._baseline_value]), *room, *others], log_y=log)
         if data.divergences:
             step = data.divergences[-1]
             set_line(self.divergence, step, f"loss non-finite at step {step:,}")
@@ -187,6 +194,28 @@ class LossPanel(Panel):
         if steps.stride > 1:
             parts.append(f"<span style='color:{GREY}'>history thinned to 1 in {steps.stride} steps</span>")
         self.set_live_summary(" · ".join(parts))
+
+    def _draw_comparisons(self, floor: float | None) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """The other visible runs' smoothed training loss, dashed in their colours, and their
+        names in the legend. Returns their steps and values, for the view range."""
+        series, steps, values = [], [], []
+        for run in self.comparisons:
+            history = run.data.steps
+            if len(history) == 0:
+                continue
+            x, (y,) = envelope(history.column("step"), [history.column("smoothed_loss")],
+                               plot_columns(self.plot))
+            if floor is not None:
+                y = at_floor(y, floor)
+            series.append((run.colour, x, y))
+            steps.append(ends(x))
+            values.append(y)
+        self.compared.draw(series)
+        names = tuple((run.colour, run.name) for run in self.comparisons)
+        if names != self._legend_runs:
+            self._legend_runs = names
+            self.legend.setText(legend_html(LEGEND + [(comparison_swatch(c), n) for c, n in names]))
+        return steps, values
 
     def _draw_marks(self, data: RunData) -> None:
         """The latest changes, each a thin line where it happened (stagger by order). Labels

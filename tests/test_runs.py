@@ -1,0 +1,154 @@
+"""The window's list of runs, the Runs dock, and other runs drawn beside the current one."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rnnviz.training import TrainConfig, load_preset
+from rnnviz.training.config import config_differences
+from tests.test_panel_texts import SMALL_CHARLM, curve, make_run, shown_panel
+
+
+def test_differences_name_each_changed_setting_the_run_uses() -> None:
+    base = load_preset("exploding").config
+    assert config_differences(base, base) == []
+    assert config_differences(base, base.replace(clip="norm", clip_value=5.0)) == \
+        [f"clipping: {base.clip if base.clip == 'none' else f'{base.clip} {base.clip_value:g}'} → norm 5"]
+    assert config_differences(base, base.replace(hidden=7, lr=0.5)) == \
+        [f"hidden units: {base.hidden} → 7", f"learning rate: {base.lr:g} → 0.5"]
+    # A setting of another task, or another cell, is not a difference that matters to this run.
+    assert config_differences(base, base.replace(sine_freq=0.2, forget_bias=4.0)) == []
+    assert config_differences(base, base.replace(truncate=5)) == ["bptt truncation: full → 5"]
+
+
+@pytest.fixture
+def runs(qapp):
+    from rnnviz.app.runs import RunList
+
+    return RunList({"tiny": SMALL_CHARLM, "tiny-clipped": SMALL_CHARLM.replace(clip="norm", clip_value=1.0)})
+
+
+def test_a_new_run_keeps_the_previous_one_to_compare_unless_it_had_no_steps(runs) -> None:
+    from rnnviz.app.run_data import RunData, placeholder_task_info
+
+    empty = RunData(placeholder_task_info(SMALL_CHARLM), SMALL_CHARLM)
+    runs.adopt(empty)
+    first, _ = make_run(SMALL_CHARLM, 3)
+    runs.adopt(first)
+    assert [e.data for e in runs.entries] == [first]  # the empty placeholder is gone
+    assert runs.entries[0].name == "tiny #1"
+    second, _ = make_run(SMALL_CHARLM.replace(clip="norm", clip_value=1.0, lr=0.01), 3)
+    runs.adopt(second)
+    assert runs.current.data is second
+    assert [e.name for e in runs.entries] == ["tiny #1", "tiny-clipped #2"]
+    assert runs.current.differs == [f"learning rate: {SMALL_CHARLM.lr:g} → 0.01"]
+    assert runs.current.settings_text == f"tiny-clipped · learning rate: {SMALL_CHARLM.lr:g} → 0.01"
+    assert runs.comparisons() == [runs.entries[0]]
+    runs.adopt(second)  # the same run again (a restarted process): nothing changes
+    assert len(runs) == 2
+    runs.set_visible(runs.entries[0], False)
+    assert runs.comparisons() == []
+    assert runs.entries[0].colour != runs.entries[1].colour
+
+
+def test_the_current_run_cannot_be_removed_and_the_list_is_bounded(runs) -> None:
+    from rnnviz.app.runs import MAX_RUNS
+
+    data, _ = make_run(SMALL_CHARLM, 1)
+    current = runs.adopt(data)
+    runs.remove(current)
+    assert runs.entries == [current]
+    kept = runs.add(data, name="kept")
+    hidden = [runs.add(data, name=f"hidden {i}") for i in range(2)]
+    for entry in hidden:
+        runs.set_visible(entry, False)
+    while len(runs) < MAX_RUNS:
+        runs.add(data)
+    newest = runs.add(data)  # one too many: a hidden run goes first
+    assert len(runs) == MAX_RUNS and hidden[0] not in runs.entries and hidden[1] in runs.entries
+    runs.add(data)
+    runs.add(data)  # then the other hidden one, then the oldest visible one
+    assert len(runs) == MAX_RUNS
+    assert hidden[1] not in runs.entries and kept not in runs.entries
+    assert current in runs.entries and newest in runs.entries  # the current run is never dropped
+    runs.rename(runs.entries[1], "  my run ")
+    assert runs.entries[1].name == "my run"
+    runs.rename(runs.entries[1], "   ")
+    assert runs.entries[1].name == "my run"
+
+
+def test_loss_and_flow_panels_draw_the_other_runs_in_their_colours(qtbot, runs) -> None:
+    from rnnviz.app.panels.flow import GradientFlowPanel
+    from rnnviz.app.panels.loss import LossPanel
+
+    other, _ = make_run(SMALL_CHARLM.replace(lr=0.03), 12)
+    runs.adopt(other)
+    current, _ = make_run(SMALL_CHARLM, 6)
+    runs.adopt(current)
+    compared = runs.comparisons()
+    assert [e.data for e in compared] == [other]
+    for cls in (LossPanel, GradientFlowPanel):
+        panel = shown_panel(qtbot, cls)
+        panel.update(current)
+        assert all(len(curve(item)[0]) == 0 for item in panel.compared.items)
+        panel.set_comparisons(compared)
+        panel.update(current)
+        x, y = curve(panel.compared.items[0])
+        if cls is LossPanel:
+            assert np.array_equal(x, other.steps.column("step"))
+            assert np.allclose(y, other.steps.column("smoothed_loss"))
+            assert panel.plot.viewRange()[0][1] >= 12  # the longer run fits the view
+        else:
+            assert np.allclose(y, other.latest.dh_norms)
+            assert "(step&nbsp;12)" in panel.legend.text()
+        assert compared[0].name.replace(" ", "&nbsp;") in panel.legend.text()
+        assert panel.compared.items[0].opts["pen"].color().name() == compared[0].colour.lower()
+        runs.set_visible(compared[0], False)
+        panel.set_comparisons(runs.comparisons())
+        panel.update(current)
+        assert len(curve(panel.compared.items[0])[0]) == 0
+        assert compared[0].name.replace(" ", "&nbsp;") not in panel.legend.text()
+        runs.set_visible(compared[0], True)
+
+
+def test_the_dock_lists_runs_and_edits_go_back_to_the_list(qtbot, runs) -> None:
+    from rnnviz.app.qt import Qt
+    from rnnviz.app.runs_dock import RunsDock
+
+    first, _ = make_run(SMALL_CHARLM, 4)
+    runs.adopt(first)
+    second, _ = make_run(SMALL_CHARLM.replace(hidden=5), 2)
+    runs.adopt(second)
+    dock = RunsDock(runs)
+    qtbot.addWidget(dock)
+    table = dock.table
+    assert table.rowCount() == 4  # two rows per run: numbers, then settings
+    assert table.item(0, 0).text() == "tiny #1"
+    assert table.item(0, 1).text() == "4"
+    assert table.item(0, 2).text() not in ("", "–")
+    assert table.item(3, 0).text() == "tiny · hidden units: 8 → 5"
+    assert table.item(2, 0).font().bold()  # the current run
+    table.item(0, 0).setCheckState(Qt.CheckState.Unchecked)
+    assert not runs.entries[0].visible
+    table.item(0, 0).setText("no clipping")
+    assert runs.entries[0].name == "no clipping"
+    table.selectRow(2)
+    assert not dock.remove_button.isEnabled()  # the run training now stays
+    table.selectRow(1)
+    assert dock.remove_button.isEnabled()
+    dock.remove_button.click()
+    assert [e.data for e in runs.entries] == [second]
+    assert table.rowCount() == 2
+
+
+def test_the_window_keeps_the_previous_run_and_draws_it_beside_the_new_one(make_window, qtbot) -> None:
+    window = make_window(config=TrainConfig(task="sine", hidden=8, seq_len=10, batch=4))
+    qtbot.waitUntil(lambda: window.session.data.step >= 3, timeout=20_000)
+    first = window.session.data
+    window.reset()
+    qtbot.waitUntil(lambda: window.session.data is not first and window.session.data.step >= 1,
+                    timeout=20_000)
+    assert [e.data for e in window.runs.entries] == [first, window.session.data]
+    assert window.loss_panel.comparisons == [window.runs.entries[0]]
+    qtbot.waitUntil(lambda: len(curve(window.loss_panel.compared.items[0])[0]) > 0, timeout=10_000)
