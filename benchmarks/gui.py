@@ -29,7 +29,7 @@ Timings depend on the machine and on whatever else runs on it; the load average 
 before and after, and the figures are never asserted anywhere.
 
 Run:  PYTHONPATH=. python benchmarks/gui.py [--seconds 20] [--warmup 5] [--preset charlm] [--size 1920x1080]
-      [--profile N]
+      [--compare none|visible|beside] [--profile N]
 """
 
 from __future__ import annotations
@@ -104,8 +104,12 @@ def headless(config, seconds: float, warmup: float) -> Throughput:
 
 
 def with_window(preset: str, seconds: float, warmup: float, profile: int = 0,
-                size: tuple[int, int] = WINDOW_SIZE) -> WindowResult:
-    """Train in the real window with every panel on screen; measure the GUI while it runs."""
+                size: tuple[int, int] = WINDOW_SIZE, compare: str = "none") -> WindowResult:
+    """Train in the real window with every panel on screen; measure the GUI while it runs.
+
+    ``compare``: "visible" trains a first run for half the warm-up, then Reset: the measured
+    run trains with the first one drawn beside it; "beside" then also trains the first run's
+    settings again in a second process (Run both)."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from rnnviz.app.main_window import MainWindow
     from rnnviz.app.qt import Qt, QtCore, QtWidgets
@@ -179,11 +183,22 @@ def with_window(preset: str, seconds: float, warmup: float, profile: int = 0,
         mark("end")
         loop.quit()
 
+    def second_run() -> None:
+        first = window.runs.current
+        window.reset()
+        if compare == "beside" and first is not None:
+            window.beside.start(first, window.speed.pace)
+
     loop = QtCore.QEventLoop()
+    if compare != "none":
+        QtCore.QTimer.singleShot(int(warmup * 500), second_run)
     QtCore.QTimer.singleShot(int(warmup * 1000), begin)
     QtCore.QTimer.singleShot(int((warmup + seconds) * 1000), finish)
     loop.exec()
     problem = window.last_problem
+    runs = [(e.name, e.data.step, e.live) for e in window.runs.entries]
+    if compare != "none":
+        print(f"runs at the end: {runs}")
     window.close()
     if profiler is not None:
         print("\nGUI thread profile (profiling slows it down; the figures below are from this run):")
@@ -276,6 +291,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--preset", default=DEFAULT_PRESET, help="preset to train (default: %(default)s)")
     parser.add_argument("--size", default=f"{WINDOW_SIZE[0]}x{WINDOW_SIZE[1]}", metavar="WxH",
                         help="window size in pixels (default: %(default)s; 1920x1080 for a projector)")
+    parser.add_argument("--compare", choices=("none", "visible", "beside"), default="none",
+                        help="visible: a second run drawn beside the one training; beside: both training "
+                             "(Run both, two training processes)")
     parser.add_argument("--profile", type=int, default=0, metavar="N",
                         help="also profile the GUI thread and print its N most expensive functions")
     args = parser.parse_args(argv)
@@ -288,12 +306,13 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     config = load_preset(args.preset).config
     print(f"rnnviz GUI benchmark: preset {args.preset}, {args.seconds:g} s measured after {args.warmup:g} s "
-          f"warm-up, window {size[0]}x{size[1]}")
+          f"warm-up, window {size[0]}x{size[1]}, other runs: {args.compare}")
     print(f"source: {source_state()}")
     print(versions())
     print(f"load average before: {load()}")
     before = headless(config, args.seconds, min(args.warmup, 2.0))
-    win = with_window(args.preset, args.seconds, args.warmup, profile=args.profile, size=size)
+    win = with_window(args.preset, args.seconds, args.warmup, profile=args.profile, size=size,
+                      compare=args.compare)
     after = headless(config, args.seconds, min(args.warmup, 2.0))
     report(args.preset, config, args.seconds, win, (before, after))
     print(f"\nload average after: {load()}")

@@ -152,3 +152,40 @@ def test_the_window_keeps_the_previous_run_and_draws_it_beside_the_new_one(make_
     assert [e.data for e in window.runs.entries] == [first, window.session.data]
     assert window.loss_panel.comparisons == [window.runs.entries[0]]
     qtbot.waitUntil(lambda: len(curve(window.loss_panel.compared.items[0])[0]) > 0, timeout=10_000)
+
+
+def test_run_both_trains_two_processes_and_closing_ends_both(make_window, qtbot) -> None:
+    config = TrainConfig(task="sine", hidden=8, seq_len=10, batch=4)
+    window = make_window(config=config)
+    qtbot.waitUntil(lambda: window.session.data.step >= 3, timeout=20_000)
+    window.reset()
+    qtbot.waitUntil(lambda: len(window.runs) == 2 and window.session.data.step >= 1, timeout=20_000)
+    window.runs_view.table.selectRow(0)
+    other = window.runs.entries[0]
+    window.runs_view.run_both_button.click()
+    qtbot.waitUntil(lambda: window.beside.session is not None and other.live and other.data.step >= 5
+                    and window.session.data.step >= 5, timeout=30_000)
+    assert len(window.runs) == 2  # both restarted in their own places, nothing added
+    first_process, second_process = window.session.process, window.beside.session.process
+    assert first_process.pid != second_process.pid and second_process.is_alive()
+    # Pause applies to both; the run beside is drawn as a compared run.
+    window.start_action.trigger()
+    assert not window.session.running and not window.beside.session.running
+    assert window.loss_panel.comparisons == [other]
+    qtbot.waitUntil(lambda: len(curve(window.loss_panel.compared.items[0])[0]) >= 5, timeout=10_000)
+    window.close()
+    assert not first_process.is_alive() and not second_process.is_alive()
+
+
+def test_removing_the_run_beside_stops_its_process(make_window, qtbot) -> None:
+    window = make_window(config=TrainConfig(task="sine", hidden=8, seq_len=10, batch=4))
+    qtbot.waitUntil(lambda: window.session.data.step >= 2, timeout=20_000)
+    window.reset()
+    qtbot.waitUntil(lambda: len(window.runs) == 2, timeout=20_000)
+    other = window.runs.entries[0]
+    window.beside.start(other, None)
+    qtbot.waitUntil(lambda: other.live and other.data.step >= 1, timeout=30_000)
+    process = window.beside.session.process
+    window.runs.remove(other)
+    assert window.beside.session is None and not process.is_alive()
+    assert not other.live

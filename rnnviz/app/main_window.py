@@ -27,6 +27,7 @@ from rnnviz.app.panels.loss import LossPanel
 from rnnviz.app.panels.sampler import SamplerPanel
 from rnnviz.app.pending import PendingIndicator
 from rnnviz.app.qt import Qt, QtCore, QtGui, QtWidgets
+from rnnviz.app.run_beside import RunBeside
 from rnnviz.app.runs import RunList
 from rnnviz.app.runs_dock import RunsDock, connect_runs
 from rnnviz.app.session import TrainingSession
@@ -85,6 +86,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.runs = RunList({p.name: p.config for p in self.controls.presets}, parent=self)
         self.runs_view = RunsDock(self.runs)
         connect_runs(self.runs, self.session, self.panels)
+        self.beside = RunBeside(self.session, self.runs, self._comparisons_changed,
+                                lambda message, kind: self.show_problem(message, kind=kind), parent=self)
         self._build_banner()
         self._build_actions()
         self.speed = SpeedControl(self)
@@ -339,6 +342,10 @@ class MainWindow(QtWidgets.QMainWindow):
         s.data_arrived.connect(self._wake_redraw)
         s.notice.connect(lambda message, kind: self.show_problem(message, kind=kind))
         self.speed.changed.connect(s.set_pace)
+        self.speed.changed.connect(self.beside.set_pace)
+        self.start_action.triggered.connect(self.beside.follow_running)
+        self.step_action.triggered.connect(self.beside.step_once)
+        self.runs_view.run_both_requested.connect(lambda entry: self.beside.start(entry, self.speed.pace))
         c = self.controls
         c.live_changed.connect(self._apply_live)
         c.preset_chosen.connect(lambda name: self.choose_preset(name, confirm=True))
@@ -445,6 +452,12 @@ class MainWindow(QtWidgets.QMainWindow):
         data = self.session.data
         return all(panel._data is data and panel._version == data.version
                    for panel in self.panels if panel.widget.isVisible())
+
+    def _comparisons_changed(self) -> None:
+        """A run drawn beside the current one has new data: the panels that draw it redraw."""
+        for panel in self.panels:
+            if panel.comparisons:
+                panel.invalidate()
 
     def _wake_redraw(self) -> None:
         """New data or a changed view: redraw at the full frame rate until paused and drawn."""
@@ -730,5 +743,6 @@ class MainWindow(QtWidgets.QMainWindow):
             try:
                 self._save_settings()
             finally:
+                self.beside.stop()
                 self.session.shutdown()
         super().closeEvent(event)

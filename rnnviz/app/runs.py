@@ -33,12 +33,14 @@ class RunEntry:
     visible: bool = True
     source: str = ""  # the file it was opened from, if any
     number: int = 0  # in the order the window made or opened them
+    live: bool = False  # trained beside the current run (Run both), in a second process
 
     @property
     def settings_text(self) -> str:
         """"exploding · clipping: none → norm 5", or the preset alone when nothing differs."""
         base = self.preset or "custom settings"
-        return " · ".join([base, *self.differs]) if self.differs else base
+        text = " · ".join([base, *self.differs]) if self.differs else base
+        return f"{text} · training beside" if self.live else text
 
 
 class RunList(QtCore.QObject):
@@ -53,6 +55,7 @@ class RunList(QtCore.QObject):
         self.entries: list[RunEntry] = []
         self.current: RunEntry | None = None
         self._next_number = 1
+        self.replace_current_next = False  # the next adopted run takes the current one's place
 
     # ---------------------------------------------------------------- changes
     def adopt(self, data: RunData, preset: str = "") -> RunEntry:
@@ -61,6 +64,12 @@ class RunList(QtCore.QObject):
         if self.current is not None and self.current.data is data:
             return self.current
         previous = self.current
+        if previous is not None and self.replace_current_next:
+            # Run both restarted the current run: the new one takes its name and colour.
+            self.replace_current_next = False
+            previous.data = data
+            self.changed.emit()
+            return previous
         if previous is not None and len(previous.data.steps) == 0:
             self.entries.remove(previous)  # nothing to compare; its number is free again
             if previous.number == self._next_number - 1:
@@ -80,6 +89,13 @@ class RunList(QtCore.QObject):
         self._bound()
         self.changed.emit()
         return entry
+
+    def take_over(self, entry: RunEntry, data: RunData) -> None:
+        """``entry`` now shows ``data``, a run trained beside the current one."""
+        entry.data = data
+        entry.live = True
+        entry.visible = True
+        self.changed.emit()
 
     def remove(self, entry: RunEntry) -> None:
         """Forget a run (never the current one: it is still training)."""

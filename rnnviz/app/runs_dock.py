@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 from rnnviz.app.panels.base import fmt
-from rnnviz.app.qt import Qt, QtCore, QtGui, QtWidgets
+from rnnviz.app.qt import Qt, QtCore, QtGui, QtWidgets, Signal
 from rnnviz.app.runs import RunEntry, RunList
 
 COLUMNS = ("Run", "Steps", "Train", "Val")
@@ -36,6 +36,8 @@ def swatch(colour: str, size: int = 14, dashed: bool = True) -> QtGui.QIcon:
 
 class RunsDock(QtWidgets.QWidget):
     """A table over a RunList; edits (name, visibility) go back to the list."""
+
+    run_both_requested = Signal(object)  # the RunEntry to train beside the current run
 
     def __init__(self, runs: RunList, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -62,6 +64,11 @@ class RunsDock(QtWidgets.QWidget):
         self.remove_button.setToolTip("Forget the selected run (not the one training)")
         self.remove_button.clicked.connect(self._remove_selected)
         buttons.addWidget(self.remove_button)
+        self.run_both_button = QtWidgets.QPushButton("Run both")
+        self.run_both_button.setToolTip("Start the current run again from step 0, and the selected run's "
+                                        "settings from step 0 beside it, in a second training process")
+        self.run_both_button.clicked.connect(self._run_both_selected)
+        buttons.addWidget(self.run_both_button)
         buttons.addStretch(1)
         layout.addLayout(buttons)
         self._filling = False
@@ -160,7 +167,14 @@ class RunsDock(QtWidgets.QWidget):
 
     def _selection_changed(self) -> None:
         entry = self._selected()
-        self.remove_button.setEnabled(entry is not None and entry is not self.runs.current)
+        other = entry is not None and entry is not self.runs.current
+        self.remove_button.setEnabled(other)
+        self.run_both_button.setEnabled(other)
+
+    def _run_both_selected(self) -> None:
+        entry = self._selected()
+        if entry is not None and entry is not self.runs.current:
+            self.run_both_requested.emit(entry)
 
     def _remove_selected(self) -> None:
         entry = self._selected()
