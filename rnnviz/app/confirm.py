@@ -37,8 +37,9 @@ class DiscardGuard:
     def allows(self, what: str, steps: int) -> bool:
         if steps <= ASK_ABOVE_STEPS or self.skip:
             return True
-        return self.ask(f"{what} starts a new run at step 0: the current run's {steps:,} steps "
-                        f"of training are lost (save a checkpoint first to keep them).")
+        return self.ask(f"{what} starts a new run at step 0: the current run stops training after "
+                        f"{steps:,} steps. Its curves and snapshots stay in the Runs list to compare "
+                        "and fork from until the window closes (File → Save run keeps them).")
 
     def _ask_with_dialog(self, question: str) -> bool:
         box = QtWidgets.QMessageBox(self._parent)

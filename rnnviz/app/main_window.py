@@ -34,6 +34,7 @@ from rnnviz.app.session import TrainingSession
 from rnnviz.app.speed import SpeedControl, saved_pace, saved_pace_ok
 from rnnviz.app.steady_label import SteadyLabel
 from rnnviz.app.stored import read_setting
+from rnnviz.app.timeline_bar import install_history
 from rnnviz.blas import limit_blas_threads
 from rnnviz.training import DEFAULT_PRESET, ConfigError, TrainConfig
 
@@ -94,6 +95,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.addActions([self.speed.slower_action, self.speed.faster_action])
         self._build_menus()
         self._build_toolbar()
+        self.history = install_history(self)
         self._build_docks()
         self.help = Help(self, self.panels)  # the Help menu and every panel's "?"
         self._build_status_bar()
@@ -714,9 +716,14 @@ class MainWindow(QtWidgets.QMainWindow):
         return written
 
     def _request_model(self, on_done) -> None:
-        """The sampler's model copy, asked of the training process without waiting."""
+        """The sampler's model copy, asked of the training process without waiting (or the
+        viewed snapshot's, made here)."""
         if not self.session.data.task.can_sample:
             on_done(True, None)
+            return
+        viewed = self.history.viewed_model()
+        if viewed is not None:
+            on_done(True, viewed)
             return
 
         def done(ok: bool, payload: object) -> None:

@@ -6,6 +6,7 @@ imports Qt, so it is tested and benchmarked like any other NumPy code.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections import deque
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from rnnviz.app.training_process import SCALAR_FIELDS, ReportBatch
 from rnnviz.core.rnn import PARAM_NAMES
 from rnnviz.core.vocab import Vocabulary
 from rnnviz.training import EvalReport, StepReport, TrainConfig
+from rnnviz.training.timeline import Timeline, TimelineSnapshot
 
 GRAD_COLUMNS = tuple(f"grad_{when}.{name}" for when in ("before", "after") for name in PARAM_NAMES)
 STEP_COLUMNS = (*SCALAR_FIELDS, "smoothed_loss", *GRAD_COLUMNS)
@@ -80,8 +82,10 @@ class RunData:
         self.evals = DecimatingHistory(EVAL_COLUMNS, max(capacity // 4, 16))
         self.spectra = DecimatingHistory(SPECTRUM_COLUMNS, max(capacity // 4, 16))
         self.flow = DecimatingMatrix(flow_capacity)
-        self.latest: StepReport | None = None
-        self.latest_eval: EvalReport | None = None
+        self.live_latest: StepReport | None = None  # the newest step's report
+        self.live_eval: EvalReport | None = None  # the newest evaluation
+        self.timeline = Timeline()  # snapshots over the whole run, for rewinding and forking
+        self.viewed: TimelineSnapshot | None = None  # a snapshot the array panels show instead
         self.first_dh_norms: np.ndarray | None = None  # the gradient profile at the first step
         self.version = 0  # bumped on every batch: panels redraw only when it moved
         self.start_step = 0
@@ -113,14 +117,16 @@ class RunData:
                 "accuracy": [e.metrics.get("accuracy", math.nan) for e in batch.evaluations],
                 "rmse": [e.metrics.get("rmse", math.nan) for e in batch.evaluations],
             })
-            self.latest_eval = batch.evaluations[-1]
+            self.live_eval = batch.evaluations[-1]
         clipped = batch.scalars["clipped"] > 0.5
         diverged = batch.scalars["diverged"] > 0.5
         self.total_steps += int((~diverged).sum())
         self.total_clipped += int((clipped & ~diverged).sum())
         self.recent_clipped.extend(clipped[~diverged].tolist())
         self.divergences.extend(int(s) for s in batch.scalars["step"][diverged])
-        self.latest = batch.latest
+        for snapshot in batch.snapshots:
+            self.timeline.add(snapshot)
+        self.live_latest = batch.latest
         self.running = batch.running
         self.version += 1
 
@@ -136,16 +142,42 @@ class RunData:
         for history in (self.steps, self.evals, self.spectra):
             history.truncate_after(step)
         self.flow.truncate_after(step)
-        if self.latest is not None and self.latest.step > step:
-            self.latest = None
-        if self.latest_eval is not None and self.latest_eval.step > step:
-            self.latest_eval = None
-        if self.latest is None:
+        self.timeline.truncate_after(step)
+        if self.viewed is not None and self.viewed.step > step:
+            self.viewed = None
+        if self.live_latest is not None and self.live_latest.step > step:
+            self.live_latest = None
+        if self.live_eval is not None and self.live_eval.step > step:
+            self.live_eval = None
+        if self.live_latest is None:
             self.start_step = step  # what the status bar shows until the next batch
         smoothed = self.steps.last("smoothed_loss")
         if math.isfinite(smoothed) and self._ema_weight > 0:
             self._ema = smoothed * self._ema_weight
         self.version += 1
+
+    def inherit(self, original: RunData, step: int) -> None:
+        """This run is a fork of ``original`` at ``step``: its curves, marks and snapshots up
+        to that step are this run's past, and the new steps continue them."""
+        for name in ("steps", "evals", "spectra", "flow"):
+            setattr(self, name, copy.deepcopy(getattr(original, name)))
+        self.first_dh_norms = original.first_dh_norms
+        self.divergences = deque((s for s in original.divergences if s <= step),
+                                 maxlen=original.divergences.maxlen)
+        self.marks = deque(((s, text) for s, text in original.marks if s <= step),
+                           maxlen=original.marks.maxlen)
+        self.total_steps, self.total_clipped = original.total_steps, original.total_clipped
+        self.recent_clipped = deque(original.recent_clipped, maxlen=RECENT_WINDOW)
+        self._ema, self._ema_weight = original._ema, original._ema_weight
+        for kept in original.timeline.steps:
+            snapshot = original.timeline.get(kept)
+            if snapshot is not None and kept <= step:
+                self.timeline.add(snapshot)
+        snapshot = original.timeline.get(step)
+        if snapshot is not None:
+            self.live_latest, self.live_eval = snapshot.report, snapshot.evaluation
+        self.truncate_after(step)
+        self.start_step = step
 
     def _smooth(self, losses: np.ndarray) -> np.ndarray:
         out = np.empty_like(losses)
@@ -155,6 +187,26 @@ class RunData:
                 self._ema_weight = SMOOTHING * self._ema_weight + (1.0 - SMOOTHING)
             out[i] = self._ema / self._ema_weight if self._ema_weight > 0 else math.nan
         return out
+
+    # ------------------------------------------------------------------ viewing
+    @property
+    def latest(self) -> StepReport | None:
+        """The report the array panels draw: the viewed snapshot's, else the newest step's."""
+        return self.viewed.report if self.viewed is not None else self.live_latest
+
+    @property
+    def latest_eval(self) -> EvalReport | None:
+        """The evaluation the task panel shows: as of the viewed snapshot, else the newest."""
+        return self.viewed.evaluation if self.viewed is not None else self.live_eval
+
+    def view(self, step: int | None) -> TimelineSnapshot | None:
+        """Show the snapshot at ``step`` (None: live) in the array panels; the curves stay
+        whole and training goes on. Returns the snapshot shown, if any."""
+        snapshot = self.timeline.get(step) if step is not None else None
+        if snapshot is not self.viewed:
+            self.viewed = snapshot
+            self.version += 1
+        return snapshot
 
     # ---------------------------------------------------------------- summaries
     @property
@@ -167,8 +219,9 @@ class RunData:
 
     @property
     def step(self) -> int:
-        """The latest step, or the step the run starts from (a loaded checkpoint's) before any."""
-        return self.latest.step if self.latest is not None else self.start_step
+        """The latest step trained (whatever snapshot is viewed), or the step the run starts from
+        (a loaded checkpoint's) before any."""
+        return self.live_latest.step if self.live_latest is not None else self.start_step
 
     @property
     def token_word(self) -> str:

@@ -56,6 +56,7 @@ class RunList(QtCore.QObject):
         self.current: RunEntry | None = None
         self._next_number = 1
         self.replace_current_next = False  # the next adopted run takes the current one's place
+        self._fork_of: tuple[RunEntry, int] | None = None  # the next adopted run forks this one
 
     # ---------------------------------------------------------------- changes
     def adopt(self, data: RunData, preset: str = "") -> RunEntry:
@@ -64,12 +65,26 @@ class RunList(QtCore.QObject):
         if self.current is not None and self.current.data is data:
             return self.current
         previous = self.current
+        if previous is not None:
+            previous.data.view(None)  # compared runs are drawn as they are now
         if previous is not None and self.replace_current_next:
             # Run both restarted the current run: the new one takes its name and colour.
             self.replace_current_next = False
             previous.data = data
             self.changed.emit()
             return previous
+        if self._fork_of is not None:
+            original, step = self._fork_of
+            self._fork_of = None
+            entry = self._new_entry(data, "")
+            entry.name = f"{original.name} fork at {step:,}"
+            entry.preset = original.name
+            entry.differs = config_differences(original.data.config, data.config)
+            self.entries.append(entry)
+            self.current = entry
+            self._bound()
+            self.changed.emit()
+            return entry
         if previous is not None and len(previous.data.steps) == 0:
             self.entries.remove(previous)  # nothing to compare; its number is free again
             if previous.number == self._next_number - 1:
@@ -89,6 +104,11 @@ class RunList(QtCore.QObject):
         self._bound()
         self.changed.emit()
         return entry
+
+    def fork_next(self, original: RunEntry, step: int) -> None:
+        """The next run adopted is a fork of ``original`` at ``step``: named after it, and
+        described by what it changes from it ("clipping: none → norm 1")."""
+        self._fork_of = (original, step)
 
     def take_over(self, entry: RunEntry, data: RunData) -> None:
         """``entry`` now shows ``data``, a run trained beside the current one."""

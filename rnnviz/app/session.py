@@ -36,6 +36,7 @@ from rnnviz.app.qt import QtCore, Signal
 from rnnviz.app.run_data import RunData, placeholder_task_info, task_info
 from rnnviz.app.training_process import ModelSnapshot, ReportBatch, autosave_path, training_process_main
 from rnnviz.core import Vocabulary, make_model
+from rnnviz.core.checkpoint import save_checkpoint
 from rnnviz.training import LIVE_FIELDS, ConfigError, TrainConfig
 
 log = logging.getLogger(__name__)
@@ -132,6 +133,7 @@ class TrainingSession(QtCore.QObject):
         self.autosaved_step: int | None = None
         self.load_notes: list[str] = []  # what a loaded checkpoint could not restore
         self._rewound_to: int | None = None  # after a divergence: where training went back to
+        self._inherit: tuple[int, RunData, int] | None = None  # a fork's run, original and step
         self.last_batch_at = time.monotonic()
         self.process_number = 0
         self.data = RunData(placeholder_task_info(config), config)
@@ -283,6 +285,20 @@ class TrainingSession(QtCore.QObject):
         run = next(self._run_ids)
         return self._request("load", {"run": run, "path": str(path), "start": start},
                              f"Loading {Path(path).name}", on_done)
+
+    def fork(self, original: RunData, step: int, changes: dict[str, Any],
+             on_done: Done | None = None) -> int:
+        """A new run from ``original``'s snapshot at ``step`` (weights, optimizer, random state),
+        with ``changes`` to the settings a resumed run may change; paused, its curves continue
+        the original's. With no changes its steps are the original's exactly."""
+        snapshot = original.timeline.get(step)
+        if snapshot is None:
+            raise ValueError(f"there is no snapshot at step {step}")
+        run = next(self._run_ids)
+        path = save_checkpoint(self.autosave_dir / f"fork-{run}.npz", snapshot.arrays, snapshot.meta)
+        self._inherit = (run, original, step)
+        return self._request("load", {"run": run, "path": str(path), "start": False, "fork": True,
+                                      "changes": changes}, f"Forking from step {step:,}", on_done)
 
     def save_checkpoint(self, path: str | Path, on_done: Done | None = None) -> int:
         """``on_done(True, path)`` once written."""
@@ -485,6 +501,11 @@ class TrainingSession(QtCore.QObject):
         self._rewound_to = None
         self.data = RunData(task_info(details), config)
         self.data.start_step = step
+        if self._inherit is not None and self._inherit[0] == run:
+            _, original, fork_step = self._inherit
+            self.data.inherit(original, fork_step)
+            self.data.add_mark(fork_step, "fork")
+        self._inherit = None
         if details.get("loaded_from"):
             self.data.add_mark(step, f"loaded {Path(details['loaded_from']).name}")
         self.data.running = running

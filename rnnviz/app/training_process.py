@@ -41,6 +41,7 @@ import numpy as np
 
 from rnnviz.core.rnn import PARAM_NAMES
 from rnnviz.training import EvalReport, StepReport, TrainConfig, Trainer
+from rnnviz.training.timeline import TimelineSnapshot, snapshot_due, snapshot_interval, take_snapshot
 
 SCALAR_FIELDS = ("step", "tokens_seen", "elapsed_s", "loss", "lr", "clip_value", "global_before",
                  "global_after", "clipped", "saturation", "diverged")
@@ -65,6 +66,7 @@ class ReportBatch:
     evaluations: list[EvalReport]
     latest: StepReport
     running: bool  # whether training continues after this batch
+    snapshots: list[TimelineSnapshot] = field(default_factory=list)  # taken since the last batch
 
 
 def _norm_of(norms: Mapping[str, float], name: str) -> float:
@@ -87,6 +89,7 @@ class _Accumulator:
     spectra: list[tuple[int, float, float]] = field(default_factory=list)
     evaluations: list[EvalReport] = field(default_factory=list)
     latest: StepReport | None = None
+    snapshots: list[TimelineSnapshot] = field(default_factory=list)
     last_spectrum_step: int = -1
     steps: int = 0
 
@@ -131,8 +134,8 @@ class _Accumulator:
                             scalars={k: np.asarray(v, dtype=np.float64) for k, v in self.rows.items()},
                             dh_steps=np.asarray(self.dh_steps, dtype=np.int64), dh_norms=self.dh_norms,
                             spectra=self.spectra, evaluations=self.evaluations, latest=self.latest,
-                            running=running)
-        self.rows, self.dh_steps, self.dh_norms, self.dh_bytes = {}, [], [], 0
+                            running=running, snapshots=self.snapshots)
+        self.rows, self.dh_steps, self.dh_norms, self.dh_bytes, self.snapshots = {}, [], [], 0, []
         self.spectra, self.evaluations, self.latest, self.steps = [], [], None, 0
         return batch
 
@@ -189,6 +192,7 @@ class TrainingLoop:
         self.last_save_at = time.monotonic()
         self.save_cost_s = 0.0
         self.acc = _Accumulator()
+        self.state_bytes = 0  # of the trainer's whole state: how many snapshots the run keeps
 
     def run(self) -> None:
         last_emit = 0.0
@@ -238,6 +242,11 @@ class TrainingLoop:
             self.conn.send(("failed", self.run_id, f"{type(exc).__name__}: {exc}", traceback.format_exc()))
             return
         self.acc.add(report)
+        if not report.diverged and snapshot_due(report.step, self.state_bytes):
+            self.acc.snapshots.append(take_snapshot(self.trainer, report))
+            # An app far behind holds no more of them than its timeline would keep.
+            self.acc.snapshots = [snap for snap in self.acc.snapshots
+                                  if snap.step % snapshot_interval(report.step, snap.kept) == 0]
         if report.diverged:
             # Pause, show the blow-up, and go back to the last state before the loss left its
             # normal range (the last finite one is usually ruined already): Start continues there.
@@ -320,9 +329,13 @@ class TrainingLoop:
                 if kind == "reset":
                     trainer = Trainer(TrainConfig.from_dict(argument["config"]))
                 else:
-                    trainer = Trainer.from_checkpoint(argument["path"])
+                    # A fork may change the settings that a resumed run may change (clipping,
+                    # learning rate, …): the rest shapes the model or the data.
+                    changes = argument.get("changes") or None
+                    trainer = Trainer.from_checkpoint(argument["path"], changes=changes)
                 self.replace(trainer, run, start=bool(argument.get("start", False)),
-                             loaded_from=argument.get("path") if kind == "load" else None)
+                             loaded_from=argument.get("path") if kind == "load" and not argument.get("fork")
+                             else None)
                 payload: Any = run_details(trainer)
                 payload["running"] = self.running
             elif kind == "describe":
@@ -347,6 +360,7 @@ class TrainingLoop:
         """The new run trains at once if the app asked for that (it did if the old one was
         training), else it waits paused; the announcement says which."""
         self.trainer = trainer
+        self.state_bytes = sum(a.nbytes for a in trainer.state()[0].values())
         self.run_id = run
         self.running = start
         self.next_step_at = time.monotonic()

@@ -314,6 +314,28 @@ def set_line(line: pg.InfiniteLine, position: float, text: str) -> None:
     line.label.setFormat(text)
 
 
+VIEW_COLOUR = "#00838F"  # teal: the History bar's "you are here"
+
+
+def view_marker(plot: pg.PlotItem) -> pg.InfiniteLine:
+    """A vertical line at the snapshot the History bar shows (hidden while live)."""
+    line = pg.InfiniteLine(angle=90, pen=pen(VIEW_COLOUR, 3), movable=False, label="",
+                           labelOpts={"position": 0.95, "color": VIEW_COLOUR, "fill": (255, 255, 255, 220),
+                                      "anchors": [(0, 0.5), (0, 0.5)]})
+    line.setZValue(20)
+    plot.addItem(line, ignoreBounds=True)
+    line.hide()
+    return line
+
+
+def show_view_marker(line: pg.InfiniteLine, data: RunData) -> None:
+    """Put ``line`` at the viewed snapshot's step, or hide it when the panels show live data."""
+    if data.viewed is None:
+        line.hide()
+    else:
+        set_line(line, data.viewed.step, f" viewing step {data.viewed.step:,} ")
+
+
 def legend_html(entries: list[tuple[str, str]]) -> str:
     """``entries`` ((swatch html, name) pairs) as one line that breaks between entries only."""
     return "&nbsp; ".join(f"{swatch}&nbsp;{html.escape(name).replace(' ', '&nbsp;')}"

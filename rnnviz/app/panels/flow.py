@@ -29,7 +29,9 @@ from rnnviz.app.panels.base import (
     new_plot,
     new_view,
     pen,
+    show_view_marker,
     tick_candidates,
+    view_marker,
 )
 from rnnviz.app.qt import QtCore, pg
 from rnnviz.app.run_data import RunData
@@ -127,6 +129,7 @@ class GradientFlowPanel(Panel):
         self._legend_runs: tuple = ()
         self.image = pg.ImageItem(axisOrder="row-major")
         self.heat.addItem(self.image)
+        self.viewing = view_marker(self.heat)  # the History bar's snapshot, when one is viewed
         self.colour_bar = pg.ColorBarItem(values=(-3, 0), colorMap="viridis", interactive=False,
                                           label="‖∂L/∂hₜ‖", width=16, colorMapMenu=False)
         self.colour_bar.setImageItem(self.image, insert_in=self.heat)
@@ -206,7 +209,8 @@ class GradientFlowPanel(Panel):
         self.profile_range.fit([np.arange(norms.size), *other_t],
                                [drawn, drawn_first, cell_drawn, *room, *others], log_y=True)
         self._draw_heatmap(data)
-        self.set_live_summary(flow_summary(data.step, norms, self._aligned))
+        show_view_marker(self.viewing, data)
+        self.set_live_summary(flow_summary(data.latest.step, norms, self._aligned))
 
     def _draw_comparisons(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Each other visible run's latest ‖∂L/∂h_t‖ profile (zeros as gaps on the log axis),

@@ -34,6 +34,8 @@ from rnnviz.app.panels.base import (
     pen,
     plot_columns,
     set_line,
+    show_view_marker,
+    view_marker,
 )
 from rnnviz.app.qt import QtWidgets, pg
 from rnnviz.app.run_data import RunData
@@ -91,6 +93,7 @@ class LossPanel(Panel):
                                                      "anchors": [(1, 0.5), (1, 0.5)]})
         self.plot.addItem(self.divergence, ignoreBounds=True)
         self.divergence.hide()
+        self.viewing = view_marker(self.plot)  # the History bar's snapshot, when one is viewed
         # Changes (a live learning rate or clipping, a load, a restart): thin lines, short labels,
         # at staggered heights so neighbours do not cover each other.
         self.marks: list[pg.InfiniteLine] = []
@@ -179,6 +182,7 @@ class LossPanel(Panel):
             step = data.divergences[-1]
             set_line(self.divergence, step, f"loss non-finite at step {step:,}")
         self._draw_marks(data)
+        show_view_marker(self.viewing, data)
         parts = [f"<b>step {data.step:,}</b>"]
         smoothed_now = steps.last("smoothed_loss")
         parts.append(f"training <b style='color:{BLUE}'>{fmt(smoothed_now)}</b>")

@@ -1,0 +1,166 @@
+"""Snapshots over a whole run, going back to them, and forking from them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rnnviz.core.checkpoint import save_checkpoint
+from rnnviz.training import TrainConfig, Trainer
+from rnnviz.training.timeline import (
+    KEPT,
+    Timeline,
+    TimelineSnapshot,
+    kept_for,
+    snapshot_due,
+    snapshot_interval,
+    take_snapshot,
+)
+
+SMALL = TrainConfig(task="charlm", hidden=8, seq_len=10, batch=2, eval_every=5, spectrum_every=2)
+
+
+def fake_snapshot(step: int, kept: int = KEPT) -> TimelineSnapshot:
+    class Report:  # only its size is read
+        hidden = np.zeros((2, 2))
+
+    return TimelineSnapshot(step=step, arrays={"param.W_hh": np.zeros(4)}, meta={},
+                            report=Report(), evaluation=None, kept=kept)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("kept", [4, 16, KEPT])
+def test_a_long_run_keeps_a_bounded_evenly_spread_set_of_snapshots(kept: int) -> None:
+    timeline = Timeline()
+    sizes = []
+    for step in range(1, 200_001):
+        if step % snapshot_interval(step, kept) == 0:
+            timeline.add(fake_snapshot(step, kept))
+        if step % 5_000 == 0:
+            sizes.append(len(timeline))
+            steps = np.asarray(timeline.steps)
+            every = snapshot_interval(int(steps[-1]), kept)  # thinned as of the newest snapshot
+            assert np.array_equal(steps, np.arange(1, len(steps) + 1) * every)  # evenly spread
+            assert steps[-1] > step - snapshot_interval(step, kept)  # up to date
+    assert max(sizes) <= kept and min(sizes) >= kept // 2
+
+
+def test_the_snapshot_budget_shrinks_for_big_models_and_due_steps_follow_the_interval() -> None:
+    assert kept_for(1000) == KEPT
+    assert kept_for(128 << 20) == 4  # at least a few, whatever the size
+    assert [s for s in range(1, 60) if snapshot_due(s, 1000)] == [10, 20, 30, 40, 50]
+    assert snapshot_interval(10 * KEPT) == 10 and snapshot_interval(10 * KEPT + 10) == 20
+
+
+def test_truncate_and_lookup() -> None:
+    timeline = Timeline()
+    for step in (10, 20, 30, 40):
+        timeline.add(fake_snapshot(step))
+    assert timeline.at_or_before(35).step == 30 and timeline.at_or_before(5) is None
+    timeline.truncate_after(25)
+    assert timeline.steps == [10, 20]
+
+
+@pytest.mark.parametrize("config", [SMALL, SMALL.replace(cell="lstm"),
+                                    TrainConfig(task="sine", hidden=6, seq_len=8, batch=3)])
+def test_a_fork_with_unchanged_settings_repeats_the_original_steps_exactly(config, tmp_path) -> None:
+    trainer = Trainer(config)
+    reports = [trainer.step() for _ in range(10)]
+    snapshot = take_snapshot(trainer, reports[-1])
+    later = [trainer.step() for _ in range(12)]  # (evaluations at 15 and 20 included)
+    path = save_checkpoint(tmp_path / "fork.npz", snapshot.arrays, snapshot.meta)
+    fork = Trainer.from_checkpoint(path, changes={})
+    again = [fork.step() for _ in range(12)]
+    assert [r.step for r in again] == [r.step for r in later]
+    assert [r.loss for r in again] == [r.loss for r in later]  # bit for bit
+    assert [r.global_norm_before for r in again] == [r.global_norm_before for r in later]
+    assert np.array_equal(fork.model.flat_params, trainer.model.flat_params)
+    # The snapshot is a private copy: training on did not change it.
+    assert not np.array_equal(snapshot.arrays["param.W_hh"], trainer.model.params["W_hh"])
+
+
+def test_a_fork_with_clipping_turned_on_differs_after_the_fork_only(tmp_path) -> None:
+    config = SMALL.replace(clip="none", lr=0.5)
+    trainer = Trainer(config)
+    reports = [trainer.step() for _ in range(10)]
+    snapshot = take_snapshot(trainer, reports[-1])
+    later = [trainer.step() for _ in range(5)]
+    path = save_checkpoint(tmp_path / "fork.npz", snapshot.arrays, snapshot.meta)
+    fork = Trainer.from_checkpoint(path, changes={"clip": "norm", "clip_value": 0.01})
+    again = [fork.step() for _ in range(5)]
+    assert again[0].loss == later[0].loss  # the same batch from the same weights...
+    assert again[0].clipped and again[1].loss != later[1].loss  # ...then clipped updates part them
+
+
+def test_run_data_views_a_snapshot_while_the_curves_go_on() -> None:
+    from rnnviz.app.run_data import RunData, task_info
+    from rnnviz.app.training_process import _Accumulator, run_details
+
+    trainer = Trainer(SMALL)
+    data = RunData(task_info(run_details(trainer)), trainer.config)
+    acc = _Accumulator()
+    for _ in range(25):
+        report = trainer.step()
+        acc.add(report)
+        if snapshot_due(report.step, 1000):
+            acc.snapshots.append(take_snapshot(trainer, report))
+    data.add_batch(acc.take(run=1, seq=1, running=False))
+    assert data.timeline.steps == [10, 20]
+    version = data.version
+    shown = data.view(10)
+    assert shown is not None and data.version > version
+    assert data.latest.step == 10 and data.step == 25  # arrays from step 10; the run is at 25
+    assert data.latest_eval is not None and data.latest_eval.step == 10
+    assert data.view(11) is None and data.latest.step == 25  # no snapshot there: live
+    data.view(20)
+    data.truncate_after(15)  # the run goes on from 15: the view of 20 ends
+    assert data.viewed is None and data.timeline.steps == [10]
+
+
+def test_a_fork_inherits_the_curves_up_to_its_step() -> None:
+    from rnnviz.app.run_data import RunData, task_info
+    from rnnviz.app.training_process import _Accumulator, run_details
+
+    trainer = Trainer(SMALL)
+    original = RunData(task_info(run_details(trainer)), trainer.config)
+    acc = _Accumulator()
+    for _ in range(30):
+        report = trainer.step()
+        acc.add(report)
+        if snapshot_due(report.step, 1000):
+            acc.snapshots.append(take_snapshot(trainer, report))
+    original.add_batch(acc.take(run=1, seq=2, running=False))
+    original.add_mark(25, "late mark")
+    original.add_mark(5, "early mark")
+    fork = RunData(original.task, original.config)
+    fork.inherit(original, 20)
+    assert list(fork.steps.column("step")) == list(range(1, 21))
+    assert np.array_equal(fork.steps.column("loss"), original.steps.column("loss")[:20])
+    assert fork.timeline.steps == [10, 20] and fork.step == 20 and fork.latest.step == 20
+    assert [text for _, text in fork.marks] == ["early mark"]
+    assert len(original.steps) == 30  # the original is untouched
+
+
+def test_fork_in_the_window_repeats_the_original_and_keeps_it_in_the_list(make_window, qtbot) -> None:
+    window = make_window(config=TrainConfig(task="sine", hidden=6, seq_len=8, batch=3))
+    window.speed.set_pace(100)  # (snapshot 10 is thinned out after 640 steps)
+    qtbot.waitUntil(lambda: window.session.data.step >= 25, timeout=30_000)
+    window.session.pause()
+    original = window.session.data
+    window.history.view(10)
+    assert original.viewed is not None and original.latest.step == 10
+    window.history.fork_action.trigger()
+    qtbot.waitUntil(lambda: window.session.data is not original, timeout=20_000)
+    fork = window.session.data
+    assert fork.step == 10 and list(fork.steps.column("step"))[-1] == 10
+    assert [e.data for e in window.runs.entries] == [original, fork]
+    assert window.runs.current.name.endswith("fork at 10") and window.runs.current.differs == []
+    assert original.viewed is None  # compared runs are drawn as they are
+    window.toggle_running()
+    qtbot.waitUntil(lambda: fork.step >= 20, timeout=30_000)
+    window.session.pause()
+    steps = fork.steps.column("step")
+    losses = fork.steps.column("loss")
+    original_losses = dict(zip(original.steps.column("step"), original.steps.column("loss"), strict=True))
+    for step, loss in zip(steps, losses, strict=True):
+        if 10 < step <= 20:
+            assert loss == original_losses[step], step
