@@ -164,3 +164,32 @@ def test_fork_in_the_window_repeats_the_original_and_keeps_it_in_the_list(make_w
     for step, loss in zip(steps, losses, strict=True):
         if 10 < step <= 20:
             assert loss == original_losses[step], step
+
+
+@pytest.mark.parametrize("suffix", [".gif", ".mp4"])
+def test_the_history_exports_as_an_animation_of_a_panel(make_window, qtbot, tmp_path, suffix) -> None:
+    import imageio.v3 as iio
+
+    from rnnviz.app.animation import AnimationError, export_animation
+
+    window = make_window(config=TrainConfig(task="sine", hidden=6, seq_len=8, batch=3))
+    with pytest.raises(AnimationError, match="no snapshots yet"):
+        export_animation(window, tmp_path / f"early{suffix}", "hidden")
+    window.speed.set_pace(100)
+    qtbot.waitUntil(lambda: len(window.session.data.timeline) >= 3, timeout=30_000)
+    window.session.pause()
+    qtbot.waitUntil(lambda: not window.session.running, timeout=5_000)
+    data = window.session.data
+    data.view(data.timeline.steps[0])
+    steps = list(data.timeline.steps)
+    seen = []
+    path = export_animation(window, tmp_path / f"hidden{suffix}", "hidden",
+                            progress=lambda done, total: seen.append((done, total)) or True)
+    frames = iio.imread(path, index=None)
+    assert frames.shape[0] == len(steps) and frames.shape[-1] == 3
+    assert seen[-1] == (len(steps) + 1, len(steps) + 1)
+    assert not all(np.array_equal(frames[0], f) for f in frames[1:])  # the frames differ
+    assert data.viewed is not None and data.viewed.step == steps[0]  # the user's view is back
+    cancelled = export_animation(window, tmp_path / f"cancelled{suffix}", None,
+                                 progress=lambda done, total: False)
+    assert cancelled is None and not (tmp_path / f"cancelled{suffix}").exists()

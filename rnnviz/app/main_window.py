@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
+from rnnviz.app.animation import ask_and_export
 from rnnviz.app.banner import Banner, as_sentence, first_sentence
 from rnnviz.app.confirm import DiscardGuard
 from rnnviz.app.controls import FALLBACK_PRESET, ControlsPanel
@@ -234,6 +235,9 @@ class MainWindow(QtWidgets.QMainWindow):
                                               "Save every visible panel as PNG (any size) or SVG")
         self.export_csv_action = self._action("Export metrics as CSV…", self.export_csv, "Ctrl+Shift+E",
                                               "Save every training metric as a table")
+        self.export_animation_action = self._action(
+            "Export animation (GIF/MP4)…", lambda: ask_and_export(self), "Ctrl+Shift+A",
+            "Animate a panel or the window over the run's snapshots, for slides")
         self.quit_action = self._action("Quit", self.close, "Ctrl+Q")
         self.quit_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
         self.large_text_action = self._action("Large text (projector)", self._toggle_large_text, "Ctrl+=")
@@ -243,7 +247,8 @@ class MainWindow(QtWidgets.QMainWindow):
     def _build_menus(self) -> None:
         menu = self.menuBar().addMenu("&File")
         for action in (self.open_corpus_action, None, self.save_action, self.load_action, None,
-                       self.export_png_action, self.export_csv_action, None, self.quit_action):
+                       self.export_png_action, self.export_csv_action, self.export_animation_action, None,
+                       self.quit_action):
             menu.addSeparator() if action is None else menu.addAction(action)
         menu = self.menuBar().addMenu("&Training")
         for action in (self.start_action, self.step_action, self.reset_action):
@@ -485,7 +490,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _update_status(self) -> None:
         data = self.session.data
         now = time.monotonic()
-        latest = data.latest
+        latest = data.live_latest  # (not a snapshot the History bar shows)
         step = data.step
         tokens = latest.tokens_seen if latest else 0
         self._rates.append((now, step, tokens))
@@ -538,7 +543,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _diverged(self, step: int, back: int | None) -> None:
         """Say what happened and what to do; the advice works, because training went back to a
         state from before the blow-up (the last finite weights are usually ruined already)."""
-        latest = self.session.data.latest
+        latest = self.session.data.live_latest
         lr = f" (learning rate {latest.lr:.3g})" if latest is not None else ""
         where = (f"Training went back to step {back:,}, the last state before the loss left its normal "
                  "range, and is paused. " if back is not None else
