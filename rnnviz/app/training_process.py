@@ -243,7 +243,9 @@ class TrainingLoop:
             return
         self.acc.add(report)
         if not report.diverged and snapshot_due(report.step, self.state_bytes):
-            self.acc.snapshots.append(take_snapshot(self.trainer, report))
+            snapshot = take_snapshot(self.trainer, report)
+            self.state_bytes = sum(a.nbytes for a in snapshot.arrays.values())  # optimizer state included now
+            self.acc.snapshots.append(snapshot)
             # An app far behind holds no more of them than its timeline would keep.
             self.acc.snapshots = [snap for snap in self.acc.snapshots
                                   if snap.step % snapshot_interval(report.step, snap.kept) == 0]
