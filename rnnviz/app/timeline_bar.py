@@ -43,7 +43,8 @@ def fork_changes(snapshot_config: TrainConfig, form: TrainConfig) -> tuple[dict[
 def model_of(snapshot: TimelineSnapshot) -> tuple[RNN, Vocabulary | None]:
     """The snapshot's model, for the sampler (no corpus needed)."""
     meta, config = snapshot.meta, snapshot.meta["config"]
-    model = make_model(meta.get("cell", "rnn"), *(int(n) for n in meta["sizes"]),
+    input_size, hidden_size, output_size = (int(n) for n in meta["sizes"])
+    model = make_model(meta.get("cell", "rnn"), input_size, hidden_size, output_size,
                        activation=config["activation"], dtype=config["dtype"], seed=0)
     model.set_params({name[len("param."):]: value for name, value in snapshot.arrays.items()
                       if name.startswith("param.")})
