@@ -4,6 +4,7 @@ writes is the one the app would have saved."""
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 
@@ -28,6 +29,9 @@ class RunRecorder:
             data.start_step = trainer.step_count
         self.data = data
         self._pending = _Accumulator()
+        last_spectrum = data.spectra.last("step")
+        if math.isfinite(last_spectrum):  # a resumed run: that spectrum is in the history already
+            self._pending.last_spectrum_step = int(last_spectrum)
         self._seq = 0
         self._saved_at = time.monotonic()
         self._save_cost_s = 0.0
