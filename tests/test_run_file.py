@@ -334,3 +334,13 @@ def test_ctrl_c_during_train_leaves_a_valid_run_file(tmp_path):
     assert opened.data is not None and opened.step > 0
     assert opened.data.step == opened.step == opened.data.steps.last("step")
     assert f"interrupted at step {opened.step}" in err
+
+
+def test_the_benchmark_runs():
+    """benchmarks/run_file.py with tiny settings, so it does not rot (its figures are not asserted)."""
+    result = subprocess.run([sys.executable, str(REPO_ROOT / "benchmarks" / "run_file.py"), "--steps", "400",
+                             "--preset", "sine", "--repeats", "1", "--no-window"],
+                            env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "load_run: best" in result.stdout and "file: " in result.stdout
