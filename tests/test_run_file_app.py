@@ -98,6 +98,23 @@ def test_saving_from_the_app_writes_what_the_window_shows(make_window: WindowFac
     assert window.session.data.step == opened.step and window.session.unavailable is None
 
 
+def test_saving_while_training_ends_history_and_weights_together(make_window: WindowFactory, qtbot,
+                                                                   tmp_path: Path) -> None:
+    """Training pauses for the moment the weights are copied and the window's history reaches
+    their step, then goes on: the file's curves and weights end at the same step."""
+    window = make_window(SINE)
+    qtbot.waitUntil(lambda: window.session.data.step >= 40, timeout=WAIT_MS)
+    saved: list[Path] = []
+    window.run_files.save(str(tmp_path / "running.rnnviz"), on_saved=saved.append)
+    qtbot.waitUntil(lambda: bool(saved), timeout=WAIT_MS)
+    opened = load_run(saved[0])
+    assert opened.data is not None and opened.data.latest is not None
+    assert opened.data.step == opened.step == opened.data.steps.last("step")
+    assert window.session.running
+    step = window.session.data.step
+    qtbot.waitUntil(lambda: window.session.data.step > step + 10, timeout=WAIT_MS)  # and it trains on
+
+
 def test_a_run_file_dropped_on_the_window_opens(make_window: WindowFactory, qtbot, sine_run: Path) -> None:
     window = make_window(SINE, start=False)
     mime = QtCore.QMimeData()

@@ -9,12 +9,14 @@ history, so the app's file is the same kind as the one ``rnnviz train`` writes.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rnnviz.app.banner import as_sentence
 from rnnviz.app.qt import QtCore, QtGui, QtWidgets
+from rnnviz.app.run_data import RunData
 from rnnviz.core.checkpoint import CheckpointError, load_checkpoint
 from rnnviz.runs.file import EXTENSION, RUN_FILE_NAME, Weights, load_run, run_file_path, save_run
 
@@ -23,6 +25,8 @@ if TYPE_CHECKING:
 
 OPENABLE_SUFFIXES = (EXTENSION, ".npz")  # what a drop on the window opens
 OPEN_FILTER = f"rnnviz runs (*{EXTENSION});;rnnviz checkpoints (*.npz);;All files (*)"
+CATCH_UP_S = 2.0  # at most, for the window's history to reach the saved weights' step
+CATCH_UP_POLL_MS = 20
 
 
 class RunFiles(QtCore.QObject):
@@ -84,8 +88,10 @@ class RunFiles(QtCore.QObject):
     # -------------------------------------------------------------------- save
     def save(self, path: str | Path | None = None, on_saved: Callable[[Path], None] | None = None) -> None:
         """Write the current run to ``path`` (asked for if not given); ``on_saved(path)`` once
-        written. The weights come from the training process, so the file is written when it
-        answers; meanwhile training goes on."""
+        written. The weights come from the training process: training pauses for the moment
+        it takes to copy them and for the window's history to reach their step (the batches of
+        the last steps are still on their way), so history and weights end at the same step;
+        then it goes on."""
         window = self.window
         if not path:
             chosen, _ = QtWidgets.QFileDialog.getSaveFileName(
@@ -101,37 +107,69 @@ class RunFiles(QtCore.QObject):
             if weights is None:
                 window.show_problem(f"Could not save the run: {session.unavailable}.")
                 return
-            self._write(target, weights, on_saved)
+            written = self._write(target, weights)
+            if written is not None and on_saved is not None:
+                on_saved(written)
             return
+        asked_at = time.monotonic()
         scratch = session.autosave_dir / f"saving-run-{run}.npz"
+        resume = session.running
+        if resume:
+            session.pause()
+
+        def finished(written: Path | None) -> None:
+            if resume and session is window.session and session.run_id == run and not session.running:
+                session.start()
+            if written is not None and on_saved is not None:
+                on_saved(written)
 
         def done(ok: bool, payload: Any) -> None:
             try:
                 if not ok:
                     window.show_problem(f"Could not save the run: {as_sentence(str(payload))}")
+                    finished(None)
                     return
                 try:
                     weights = load_checkpoint(payload)
                 except CheckpointError as exc:
                     window.show_problem(f"Could not save the run: {as_sentence(str(exc))}")
+                    finished(None)
                     return
-                self._write(target, weights, on_saved)
+                self._write_when_caught_up(target, weights, finished, run, asked_at)
             finally:
                 scratch.unlink(missing_ok=True)
 
         session.save_checkpoint(scratch, on_done=done)
 
-    def _write(self, target: Path, weights: Weights, on_saved: Callable[[Path], None] | None) -> None:
+    def _write_when_caught_up(self, target: Path, weights: Weights, finished: Callable[[Path | None], None],
+                              run: int, asked_at: float) -> None:
+        session = self.window.session
+        if session.run_id != run:
+            self.window.show_problem("Could not save the run: the run changed while it was being saved.")
+            finished(None)
+            return
+        step = int(weights[1]["step"])
+        if session.data.step < step and time.monotonic() - asked_at < CATCH_UP_S:
+            def again() -> None:
+                self._write_when_caught_up(target, weights, finished, run, asked_at)
+            QtCore.QTimer.singleShot(CATCH_UP_POLL_MS, again)
+            return
+        finished(self._write(target, weights))
+
+    def _write(self, target: Path, weights: Weights) -> Path | None:
         data = self.window.session.data
         data.config = self.window.session.config  # live settings changed since the run began
+        step = int(weights[1]["step"])
+        if data.step > step:  # training went on (or went back after a blow-up): end with the weights
+            data = RunData.from_state(*data.to_state())
+            data.truncate_after(step)
         try:
             written = save_run(target, data, weights)
         except CheckpointError as exc:
             self.window.show_problem(f"Could not save the run: {as_sentence(str(exc))}")
-            return
+            return None
         self.window.statusBar().showMessage(f"Saved run {written} (step {data.step:,})", 8000)
-        if on_saved is not None:
-            on_saved(written)
+        return written
 
     # ------------------------------------------------------------ drag and drop
     def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
