@@ -13,7 +13,7 @@ from conftest import SINE
 from test_run_file import assert_same_run
 
 from rnnviz.app.main_window import MainWindow
-from rnnviz.app.qt import Qt, QtCore, QtGui
+from rnnviz.app.qt import Qt, QtCore, QtGui, QtWidgets
 from rnnviz.cli import main
 from rnnviz.core.rnn import PARAM_NAMES
 from rnnviz.runs.file import RUN_FILE_NAME, load_run
@@ -120,9 +120,12 @@ def test_a_run_file_dropped_on_the_window_opens(make_window: WindowFactory, qtbo
     mime = QtCore.QMimeData()
     mime.setUrls([QtCore.QUrl.fromLocalFile(str(sine_run))])
     actions = Qt.DropAction.CopyAction
+    # Over a plot, as a user drags it: the plot does not take it, the window does.
+    plot = window.panel("loss").widget.findChild(QtWidgets.QGraphicsView)
+    assert plot is not None
     enter = QtGui.QDragEnterEvent(QtCore.QPoint(50, 50), actions, mime, Qt.MouseButton.LeftButton,
                                   Qt.KeyboardModifier.NoModifier)
-    QtCore.QCoreApplication.sendEvent(window, enter)
+    QtWidgets.QApplication.sendEvent(plot.viewport(), enter)
     assert enter.isAccepted()
     drop = QtGui.QDropEvent(QtCore.QPointF(50, 50), actions, mime, Qt.MouseButton.LeftButton,
                             Qt.KeyboardModifier.NoModifier)

@@ -125,6 +125,7 @@ def _write_atomically(path: Path, payload: dict[str, np.ndarray]) -> None:
     except OSError as exc:
         raise RunFileError(f"cannot write a run file in {folder}: {exc.strerror}") from exc
     try:
+        os.chmod(tmp_name, _shareable_mode())  # mkstemp makes it private; a run file is for sharing
         with os.fdopen(fd, "wb") as fh:
             np.savez(fh, **payload)  # type: ignore[arg-type]  # numpy's stub types **kwds as bool
             fh.flush()
@@ -136,6 +137,13 @@ def _write_atomically(path: Path, payload: dict[str, np.ndarray]) -> None:
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
+
+
+def _shareable_mode() -> int:
+    """The permissions an ordinary new file gets here (0o644 under the usual umask)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def load_run(path: str | os.PathLike) -> RunFile:
