@@ -1,4 +1,5 @@
-"""The ``rnnviz`` command: the GUI by default, ``train`` and ``sample`` headless.
+"""The ``rnnviz`` command: the GUI by default, ``open`` a run file in it, ``train`` and ``sample``
+headless.
 
 Every expected failure (bad file, bad setting, unknown seed character, corrupt checkpoint,
 diverging run) ends with one line on stderr and exit code 2, never a traceback.
@@ -19,9 +20,12 @@ from rnnviz import __version__
 from rnnviz.blas import limit_blas_threads
 from rnnviz.core.checkpoint import CheckpointError
 from rnnviz.core.vocab import UnknownTokensError
+from rnnviz.runs.file import RUN_FILE_NAME, RunFileError, load_run
+from rnnviz.runs.recorder import RunRecorder
 from rnnviz.tasks import TaskError
 from rnnviz.training import (
     DEFAULT_PRESET,
+    RESUMABLE_FIELDS,
     SETTINGS,
     ConfigError,
     Setting,
@@ -134,7 +138,12 @@ def build_parser() -> argparse.ArgumentParser:
     gui = sub.add_parser("gui", help="open the app (the default)")
     gui.add_argument("--preset", default=argparse.SUPPRESS, help="preset to start training")
 
-    train = sub.add_parser("train", help="train headless; write checkpoint.npz and metrics.csv")
+    open_run = sub.add_parser("open", help="open a run file (or a checkpoint) in the app, paused")
+    open_run.add_argument("file", metavar="FILE",
+                          help=f"a {RUN_FILE_NAME} (or checkpoint.npz) written by rnnviz")
+
+    train = sub.add_parser("train",
+                           help=f"train headless; write {RUN_FILE_NAME}, checkpoint.npz and metrics.csv")
     train.add_argument("--preset", default=argparse.SUPPRESS,
                        help=f"starting preset (default {DEFAULT_PRESET})")
     train.add_argument("--steps", type=_positive_int, default=1000, help="optimizer steps to run")
@@ -238,6 +247,33 @@ def _drop_rows_after(path: Path, step: int) -> None:
             csv.writer(fh).writerows(kept)
 
 
+def _earlier_history(args: argparse.Namespace, trainer: Trainer, run_file: Path) -> RunRecorder:
+    """Resuming: the history goes on from the run file given to --resume, or else from the one
+    in --out if it holds the same run; otherwise it starts at the checkpoint's step."""
+    candidates = [Path(args.resume), run_file] if args.resume else []
+    def fixed_settings(config: TrainConfig) -> dict[str, object]:
+        return {k: v for k, v in config.to_dict().items() if k not in RESUMABLE_FIELDS}
+
+    for path in candidates:
+        if not path.is_file():
+            continue
+        try:
+            earlier = load_run(path)
+        except RunFileError as exc:
+            if path == run_file:  # the file this run writes: say it is replaced, not silently
+                print(f"rnnviz: note: {exc}; {run_file} is written anew", file=sys.stderr)
+            continue
+        data = earlier.data
+        if data is None or fixed_settings(data.config) != fixed_settings(trainer.config):
+            continue
+        data.truncate_after(trainer.step_count)
+        data.start_step = trainer.step_count
+        recorder = RunRecorder(trainer, run_file, data)
+        recorder.mark(trainer.step_count, f"resumed from {Path(args.resume).name}")
+        return recorder
+    return RunRecorder(trainer, run_file)
+
+
 def run_train(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out if out is not None else sys.stdout  # looked up now, so redirection works
     from tqdm import tqdm
@@ -256,6 +292,8 @@ def run_train(args: argparse.Namespace, out: TextIO | None = None) -> int:
     except OSError as exc:
         raise UserError(f"cannot write to {out_dir}: {exc.strerror}") from exc
     checkpoint = out_dir / "checkpoint.npz"
+    recorder = _earlier_history(args, trainer, out_dir / RUN_FILE_NAME)
+    recorder.save()  # a run file from the first moment: an interrupted run always leaves one
     cfg = trainer.config
     if not args.quiet:
         task = trainer.task
@@ -279,6 +317,7 @@ def run_train(args: argparse.Namespace, out: TextIO | None = None) -> int:
         try:
             for _ in range(args.steps):
                 report = trainer.step()
+                recorder.add(report)
                 if report.diverged:
                     diverged_report = report
                     break
@@ -291,6 +330,7 @@ def run_train(args: argparse.Namespace, out: TextIO | None = None) -> int:
                     trainer.save(checkpoint)
                     if not args.quiet:
                         bar.write(_eval_line(report), file=out)
+                recorder.save_if_due()
                 if interrupted:
                     break
         finally:
@@ -298,6 +338,9 @@ def run_train(args: argparse.Namespace, out: TextIO | None = None) -> int:
             signal.signal(signal.SIGINT, previous)
     back = trainer.rewind_to_healthy() if diverged_report is not None else None
     trainer.save(checkpoint)
+    if back is not None:
+        recorder.went_back(back)
+    recorder.save()
     if diverged_report is not None:
         loss = diverged_report.loss
         what = f"the loss became {loss}" if not math.isfinite(loss) else "the weights became infinite"
@@ -306,11 +349,13 @@ def run_train(args: argparse.Namespace, out: TextIO | None = None) -> int:
         raise UserError(f"training diverged at step {diverged_report.step + 1} ({what}); {where} (resume "
                         "from it with a lower --lr or --clip norm)")
     if interrupted:
-        print(f"interrupted at step {trainer.step_count}; saved {checkpoint}", file=sys.stderr)
+        print(f"interrupted at step {trainer.step_count}; saved {checkpoint} and {recorder.path}",
+              file=sys.stderr)
         return EXIT_INTERRUPTED
     if not args.quiet:
         print(f"done: step {trainer.step_count}, {trainer.tokens_seen:,} tokens in "
-              f"{trainer.elapsed_s:.1f} s; wrote {checkpoint} and {out_dir / 'metrics.csv'}", file=out)
+              f"{trainer.elapsed_s:.1f} s; wrote {recorder.path}, {checkpoint} and {out_dir / 'metrics.csv'}",
+              file=out)
     return EXIT_OK
 
 
@@ -347,6 +392,14 @@ def run_presets(out: TextIO | None = None) -> int:
     return EXIT_OK
 
 
+def run_open(args: argparse.Namespace) -> int:
+    """Check the file here (a bad one is one line and exit 2, before any window), then show it."""
+    load_run(args.file)
+    from rnnviz.app import run_app
+
+    return run_app(run_file=args.file, exit_process=True)
+
+
 # ----------------------------------------------------------------------------- main
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
@@ -359,6 +412,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_sample(args)
         if args.command == "presets":
             return run_presets()
+        if args.command == "open":
+            return run_open(args)
         from rnnviz.app import run_app
 
         preset = args.preset

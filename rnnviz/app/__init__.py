@@ -20,11 +20,14 @@ def has_display() -> bool:
     return any(os.environ.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
 
 
-def run_app(argv: list[str] | None = None, preset: str | None = None, exit_process: bool = False) -> int:
+def run_app(argv: list[str] | None = None, preset: str | None = None, exit_process: bool = False,
+            run_file: str | None = None) -> int:
     """Open the window, already training the default preset (or ``preset``); return the exit code.
 
     With ``exit_process`` (the ``rnnviz`` command) the process ends as soon as the window has
     closed and saved everything, skipping the interpreter's teardown of Qt objects.
+    ``run_file``: a run file (or checkpoint) to show, paused, in place of the first run
+    (``rnnviz open``).
     """
     if not has_display():
         print(NO_DISPLAY_MESSAGE, file=sys.stderr)
@@ -55,7 +58,7 @@ def run_app(argv: list[str] | None = None, preset: str | None = None, exit_proce
     font.setPointSize(max(font.pointSize(), 10))
     app.setFont(font)
     try:
-        window = MainWindow(preset=preset)
+        window = MainWindow(preset=preset, run_file=run_file)
     except ConfigError as exc:
         splash.close()
         print(f"rnnviz: {exc}", file=sys.stderr)

@@ -29,6 +29,7 @@ from rnnviz.app.panels.sampler import SamplerPanel
 from rnnviz.app.pending import PendingIndicator
 from rnnviz.app.qt import Qt, QtCore, QtGui, QtWidgets
 from rnnviz.app.run_beside import RunBeside
+from rnnviz.app.run_files import RunFiles
 from rnnviz.app.runs import RunList
 from rnnviz.app.runs_dock import RunsDock, connect_runs
 from rnnviz.app.session import TrainingSession
@@ -49,11 +50,12 @@ LARGE_FONT_PT = 13
 
 
 class MainWindow(QtWidgets.QMainWindow):
-    """rnnviz's window; ``config`` or ``preset`` choose the first run (tests pass a config)."""
+    """rnnviz's window; ``config`` or ``preset`` choose the first run (tests pass a config), and
+    ``run_file`` a saved run to show, paused, in its place."""
 
     def __init__(self, config: TrainConfig | None = None, preset: str | None = None,
                  settings: QtCore.QSettings | None = None, start: bool = True,
-                 restore_last_run: bool = True) -> None:
+                 restore_last_run: bool = True, run_file: str | Path | None = None) -> None:
         super().__init__()
         limit_blas_threads()  # the worker's small matrix products run fastest on one BLAS thread
         self.setWindowTitle("rnnviz — watch an RNN train")
@@ -66,7 +68,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.controls = ControlsPanel()
         self.starting = True  # until the first run is up
         self._first_data_seen = False
-        self.session, preset_name, problem = self._first_session(config, preset, restore_last_run, start)
+        self.session, preset_name, problem = self._first_session(config, preset, restore_last_run,
+                                                                 start and not run_file)
         self.panels: list[Panel] = [cls() for cls in ALL_PANELS]
         self.sampler = SamplerPanel(self._request_model)
         self.panels.append(self.sampler)
@@ -116,6 +119,8 @@ class MainWindow(QtWidgets.QMainWindow):
             self.show_problem(problem, kind="warning")
         self.redraw()
         self._update_status()
+        if run_file:
+            self.run_files.open(run_file)
 
     # ------------------------------------------------------------ construction
     def _first_session(self, config: TrainConfig | None, preset: str | None, restore_last_run: bool,
@@ -164,6 +169,9 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _first_run_started(self, ok: bool, payload: object) -> None:
         """The first run is up, or could not start: then the next candidate is tried."""
+        if not ok and self.run_files.shown_any:
+            self.starting = False  # a run file is on screen already: no other run is needed
+            return
         if ok:
             self.starting = False
             log.info("training process %s (pid %s) started the run", self.session.process_number,
@@ -227,8 +235,8 @@ class MainWindow(QtWidgets.QMainWindow):
                                          "Start again from step 0 with the settings in the form (R)")
         self.open_corpus_action = self._action("Open corpus…", self.open_corpus, keys.Open,
                                                "Train the character model on a text file (Ctrl+O)")
-        self.save_action = self._action("Save checkpoint…", self.save_checkpoint, keys.Save,
-                                        "Save the model, optimizer and data position (Ctrl+S)")
+        self.save_action = self._action("Save checkpoint…", self.save_checkpoint, "Ctrl+Shift+S",
+                                        "Save the model, optimizer and data position (Ctrl+Shift+S)")
         self.load_action = self._action("Load checkpoint…", self.load_checkpoint, "Ctrl+L",
                                         "Continue training from a saved checkpoint")
         self.export_png_action = self._action("Export panels…", self.export_png, "Ctrl+E",
@@ -243,10 +251,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self.large_text_action = self._action("Large text (projector)", self._toggle_large_text, "Ctrl+=")
         self.large_text_action.setCheckable(True)
         self.default_layout_action = self._action("Restore default layout", self.restore_default_layout)
+        self.run_files = RunFiles(self)  # Open run…, Save run… (Ctrl+S), files dropped on the window
 
     def _build_menus(self) -> None:
         menu = self.menuBar().addMenu("&File")
-        for action in (self.open_corpus_action, None, self.save_action, self.load_action, None,
+        for action in (self.run_files.open_action, self.run_files.save_action, None, self.open_corpus_action,
+                       None, self.save_action, self.load_action, None,
                        self.export_png_action, self.export_csv_action, self.export_animation_action, None,
                        self.quit_action):
             menu.addSeparator() if action is None else menu.addAction(action)

@@ -18,6 +18,7 @@ from rnnviz.app.history import DecimatingHistory, DecimatingMatrix
 from rnnviz.app.training_process import SCALAR_FIELDS, ReportBatch
 from rnnviz.core.rnn import PARAM_NAMES
 from rnnviz.core.vocab import Vocabulary
+from rnnviz.runs.codec import CodecError, decode, encode
 from rnnviz.training import EvalReport, StepReport, TrainConfig
 from rnnviz.training.timeline import Timeline, TimelineSnapshot
 
@@ -227,3 +228,113 @@ class RunData:
     def token_word(self) -> str:
         """What the task's tokens are called, plural: characters, words or values."""
         return {"character": "characters", "word": "words"}.get(self.task.token_kind, "values")
+
+    # ------------------------------------------------------------- run files
+    def to_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """Everything the panels draw, as JSON-ready metadata and named arrays (copies), for a
+        run file. Histories are written column by column under their own names, so columns
+        added or renamed later need no change here."""
+        arrays: dict[str, np.ndarray] = {}
+        vocab = self.task.vocab
+        meta: dict[str, Any] = {
+            "task": {"task_name": self.task.name, "head": self.task.head,
+                     "baseline_loss": self.task.baseline_loss,
+                     "vocab_tokens": vocab.tokens if vocab is not None else None,
+                     "vocab_kind": vocab.kind if vocab is not None else None},
+            "config": self.config.to_dict(),
+            "steps": _history_state(self.steps, "steps", arrays),
+            "evals": _history_state(self.evals, "evals", arrays),
+            "spectra": _history_state(self.spectra, "spectra", arrays),
+            "flow": _matrix_state(self.flow, "flow", arrays),
+            "start_step": self.start_step,
+            "total_steps": self.total_steps,
+            "total_clipped": self.total_clipped,
+            "recent_clipped": [bool(c) for c in self.recent_clipped],
+            "divergences": list(self.divergences),
+            "marks": [[step, text] for step, text in self.marks],
+            "ema": self._ema,
+            "ema_weight": self._ema_weight,
+            "first_dh_norms": encode(self.first_dh_norms, "first_dh_norms", arrays),
+            "latest": encode(self.live_latest, "latest", arrays),
+            "latest_eval": encode(self.live_eval, "latest_eval", arrays),
+        }
+        return meta, arrays
+
+    @classmethod
+    def from_state(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> RunData:
+        """The RunData that :meth:`to_state` described, paused; ValueError (one sentence) if
+        the description is damaged. Columns this rnnviz no longer has are left out, and
+        columns it has that the file lacks are NaN."""
+        try:
+            config = TrainConfig.from_dict(meta["config"])
+            data = cls(task_info(meta["task"]), config, capacity=int(meta["steps"]["capacity"]),
+                       flow_capacity=int(meta["flow"]["capacity"]))
+            data.steps = _restore_history(data.steps.names, meta["steps"], "steps", arrays)
+            data.evals = _restore_history(data.evals.names, meta["evals"], "evals", arrays)
+            data.spectra = _restore_history(data.spectra.names, meta["spectra"], "spectra", arrays)
+            data.flow = _restore_matrix(meta["flow"], "flow", arrays)
+            data.start_step = int(meta["start_step"])
+            data.total_steps = int(meta["total_steps"])
+            data.total_clipped = int(meta["total_clipped"])
+            data.recent_clipped.extend(bool(c) for c in meta["recent_clipped"])
+            data.divergences.extend(int(s) for s in meta["divergences"])
+            data.marks.extend((int(step), str(text)) for step, text in meta["marks"])
+            data._ema, data._ema_weight = float(meta["ema"]), float(meta["ema_weight"])
+            first = decode(meta["first_dh_norms"], arrays)
+            data.first_dh_norms = np.asarray(first) if first is not None else None
+            data.live_latest = decode(meta["latest"], arrays)
+            data.live_eval = decode(meta["latest_eval"], arrays)
+        except CodecError as exc:
+            raise ValueError(f"its history is damaged: {exc}") from exc
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ValueError(f"its history is damaged or from an incompatible rnnviz ({exc!r})") from exc
+        if (data.latest is not None and not isinstance(data.latest, StepReport)) \
+                or (data.latest_eval is not None and not isinstance(data.latest_eval, EvalReport)):
+            raise ValueError("its history is damaged: the latest step is not a step report")
+        data.running = False
+        data.version = 1
+        return data
+
+
+def _history_state(history: DecimatingHistory, prefix: str, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    for name in history.names:
+        arrays[f"{prefix}.{name}"] = np.array(history.column(name))
+    return {"columns": list(history.names), "capacity": history.capacity, "size": history.size,
+            "stride": history.stride, "seen": history.seen}
+
+
+def _restore_history(names: tuple[str, ...], state: dict[str, Any], prefix: str,
+                     arrays: dict[str, np.ndarray]) -> DecimatingHistory:
+    """A history with today's ``names``, filled from a stored one (matched by name)."""
+    history = DecimatingHistory(names, int(state["capacity"]))
+    size = int(state["size"])
+    if not 0 <= size <= history.capacity:
+        raise ValueError(f"{prefix} holds {size} rows, more than its capacity {history.capacity}")
+    for name in set(state["columns"]) & set(names):
+        column = np.asarray(arrays[f"{prefix}.{name}"], dtype=np.float64)
+        if column.shape != (size,):
+            raise ValueError(f"{prefix}.{name} has {column.shape} values, expected {size}")
+        history._data[name][:size] = column
+    history.size, history.stride, history.seen = size, int(state["stride"]), int(state["seen"])
+    return history
+
+
+def _matrix_state(matrix: DecimatingMatrix, prefix: str, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    arrays[f"{prefix}.rows"] = np.array(matrix.matrix)
+    arrays[f"{prefix}.keys"] = np.array(matrix.keys)
+    return {"capacity": matrix.capacity, "size": matrix.size, "stride": matrix.stride, "seen": matrix.seen}
+
+
+def _restore_matrix(state: dict[str, Any], prefix: str, arrays: dict[str, np.ndarray]) -> DecimatingMatrix:
+    matrix = DecimatingMatrix(int(state["capacity"]))
+    rows = np.asarray(arrays[f"{prefix}.rows"], dtype=np.float64)
+    keys = np.asarray(arrays[f"{prefix}.keys"], dtype=np.float64)
+    size = int(state["size"])
+    if rows.ndim != 2 or rows.shape[0] != size or keys.shape != (size,) or size > matrix.capacity:
+        raise ValueError(f"{prefix} has rows of shape {rows.shape} and {keys.shape} keys, expected {size}")
+    matrix.width = rows.shape[1]
+    matrix._rows = np.full((matrix.capacity, matrix.width), np.nan)
+    matrix._rows[:size] = rows
+    matrix._keys[:size] = keys
+    matrix.size, matrix.stride, matrix.seen = size, int(state["stride"]), int(state["seen"])
+    return matrix

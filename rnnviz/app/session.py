@@ -132,6 +132,11 @@ class TrainingSession(QtCore.QObject):
         self.step_count = 0
         self.autosaved_step: int | None = None
         self.load_notes: list[str] = []  # what a loaded checkpoint could not restore
+        # Why the run on screen cannot train (a run file whose weights could not be loaded);
+        # None when the training process holds it.
+        self.unavailable: str | None = None
+        self._oldest_adoptable = 0  # runs before one shown from a file are not adopted after it
+        self._run_files: dict[int, str] = {}  # run -> the run file it came from (to restart from)
         self._rewound_to: int | None = None  # after a divergence: where training went back to
         self._inherit: tuple[int, RunData, int] | None = None  # a fork's run, original and step
         self.last_batch_at = time.monotonic()
@@ -234,7 +239,16 @@ class TrainingSession(QtCore.QObject):
         expected = STALL_AFTER_S if self._pace is None else max(STALL_AFTER_S, 3.0 / self._pace)
         return time.monotonic() - self.last_batch_at > expected
 
+    def _refuse_unavailable(self) -> bool:
+        if self.unavailable is not None:
+            self.notice.emit(f"This run cannot train: {self.unavailable}. Reset or choose a preset to "
+                             "train anew.", "warning")
+            return True
+        return False
+
     def start(self) -> None:
+        if self._refuse_unavailable():
+            return
         if not self._closed:
             if not self._running:
                 self.last_batch_at = time.monotonic()
@@ -252,6 +266,8 @@ class TrainingSession(QtCore.QObject):
     def step_once(self) -> None:
         """One batch, then stay paused."""
         self.pause()
+        if self._refuse_unavailable():
+            return
         self._send("step")
 
     def set_pace(self, steps_per_second: float | None) -> None:
@@ -300,15 +316,53 @@ class TrainingSession(QtCore.QObject):
         return self._request("load", {"run": run, "path": str(path), "start": False, "fork": True,
                                       "changes": changes}, f"Forking from step {step:,}", on_done)
 
+    def show_run(self, data: RunData, path: str | Path, on_done: Done | None = None) -> int:
+        """Show a saved run (a run file's history, ``data``) at once, paused, under a new run
+        number, and have the training process load the file's weights under that number, so
+        Start continues it. ``on_done(ok, details_or_message)``; if the weights cannot be loaded
+        (its corpus is not on this machine), the run stays on screen and ``unavailable`` says why."""
+        run = next(self._run_ids)
+        self.pause()
+        self.run_id = run
+        self._oldest_adoptable = run
+        self._run_files[run] = str(path)
+        self.config = data.config
+        self.data = data
+        self.step_count = data.step
+        self.autosaved_step = None
+        self.unavailable = None
+        self.load_notes = []
+        self._last_seq = 0
+        self._rewound_to = None
+        data.add_mark(data.step, f"opened {Path(path).name}")
+        self.run_replaced.emit()
+
+        def done(ok: bool, payload: Any) -> None:
+            if run == self.run_id:
+                if ok:
+                    self.load_notes = [str(note) for note in payload.get("notes", [])]
+                else:
+                    self.unavailable = f"its weights could not be loaded ({str(payload).rstrip('.')})"
+                    self.pause()
+            (on_done or _ignore)(ok, payload)
+        return self._request("load", {"run": run, "path": str(path), "start": False},
+                             f"Opening {Path(path).name}", done)
+
     def save_checkpoint(self, path: str | Path, on_done: Done | None = None) -> int:
         """``on_done(True, path)`` once written."""
+        run = self.run_id
+
         def done(ok: bool, payload: Any) -> None:
+            if ok and (self.unavailable is not None or run != self.run_id):
+                ok, payload = False, self.unavailable or "the run changed while it was being saved"
             (on_done or _ignore)(ok, Path(payload) if ok else payload)
         return self._request("save", str(path), f"Saving {Path(path).name}", done)
 
     def model_for_sampling(self, on_done: Callable[[bool, Any], None]) -> int:
         """``on_done(True, (model, vocab, step, seed))``: a private copy to sample from."""
         def done(ok: bool, payload: Any) -> None:
+            if ok and self.unavailable is not None:
+                ok, payload = False, f"this run has no model to sample: {self.unavailable}"
             if not ok:
                 on_done(False, payload)
                 return
@@ -451,6 +505,8 @@ class TrainingSession(QtCore.QObject):
         self._restarts.append(now)
         self._spawn()
         path = autosave_path(self.autosave_dir, self.run_id)
+        if not path.is_file() and self.run_id in self._run_files:
+            path = Path(self._run_files[self.run_id])  # opened from a run file, not autosaved yet
         from_autosave = path.is_file()  # written atomically: if it is there, it is whole
         if from_autosave:
             argument: dict[str, Any] = {"run": self.run_id, "path": str(path), "start": was_running}
@@ -465,7 +521,8 @@ class TrainingSession(QtCore.QObject):
                 self.notice.emit(f"{why}; restarting it failed: {payload}.", "error")
                 return
             step = int(payload["step"])
-            where = (f"from step {step:,}, the last autosave" if from_autosave
+            source = "the last autosave" if path.parent == self.autosave_dir else path.name
+            where = (f"from step {step:,}, {source}" if from_autosave
                      else "from step 0 (there was no autosave yet)")
             self.notice.emit(f"{why}; a new one continues the run {where}.", "warning")
             self.data.add_mark(step, "training process restarted")
@@ -483,6 +540,8 @@ class TrainingSession(QtCore.QObject):
     def _adopt(self, run: int, details: dict[str, Any]) -> None:
         """The training process started ``run``: follow it. The same run announced again (a
         restarted process) keeps the curves up to the step it continues from."""
+        if run < self._oldest_adoptable:
+            return  # requested before a run file was shown: that run is over already
         config = TrainConfig.from_dict(details["config"])
         step = int(details["step"])
         self.step_count = step
@@ -499,6 +558,7 @@ class TrainingSession(QtCore.QObject):
         self.config = config
         self._last_seq = 0
         self._rewound_to = None
+        self.unavailable = None
         self.data = RunData(task_info(details), config)
         self.data.start_step = step
         if self._inherit is not None and self._inherit[0] == run:
