@@ -102,6 +102,7 @@ def test_keys_work_right_after_return_in_a_settings_field(make_window: WindowFac
     """Edit a field, press Return: focus leaves the field, and S, Space and R work at once."""
     window = make_window(SINE, start=False)
     window.discard_guard.ask = never_ask
+    window.speed.set_pace(20)  # a short run however slow the machine is to pause it
     make_activated(qtbot, window)
     hidden = window.controls.editors["hidden"]
     focus(qtbot, hidden)

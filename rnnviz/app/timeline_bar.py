@@ -66,14 +66,14 @@ class TimelineBar(QtWidgets.QToolBar):
         self.on_fork: Callable[[RunData, int], None] | None = None
         self.addWidget(QtWidgets.QLabel(" History "))
         self.slider = QtWidgets.QSlider(Qt.Orientation.Horizontal)
-        self.slider.setMinimumWidth(220)
+        self.slider.setMinimumWidth(100)
         self.slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the keys below work everywhere
         self.slider.setToolTip("Go back to a snapshot of this run (the array panels, task output and "
                                "sampler show it; training goes on). Keys: , back · . forward · L live")
         self.slider.valueChanged.connect(self._moved)
         self.addWidget(self.slider)
         self.where = QtWidgets.QLabel()
-        widest = " step 1,000,000 of 1,000,000 "
+        widest = " step 10,000 of 10,000 "
         self.where.setMinimumWidth(self.where.fontMetrics().horizontalAdvance(widest))
         self.addWidget(self.where)
         self.live_action = QtGui.QAction("Live", self)
@@ -189,8 +189,7 @@ def install_history(window: Any) -> TimelineBar:
     """The History bar under the training bar of ``window`` (a MainWindow), with forking wired
     to its session, Runs list and settings form."""
     bar = TimelineBar(lambda: window.session.data, window._wake_redraw, parent=window)
-    window.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
-    window.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+    window.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)  # beside the training bar: no extra row
     window.addActions([bar.back_action, bar.forward_action])
 
     def fork(data: RunData, step: int) -> None:
