@@ -101,7 +101,7 @@ def gate_trace(model: Any, x: np.ndarray, state0: np.ndarray | None, hidden: np.
     if model.cell not in ("lstm", "gru"):
         raise ValueError(f"the {model.cell.upper()} cell has no gates")
     size = model.hidden_size
-    p = {name: np.asarray(value, dtype=np.float64) for name, value in model.params.items()}
+    p = {name: np.asarray(model.params[name], dtype=np.float64) for name in ("W_xh", "W_hh", "b_xh", "b_hh")}
     h = np.asarray(hidden, dtype=np.float64).reshape(-1, size)
     steps = h.shape[0]
     start = (np.zeros(model.state_size) if state0 is None
