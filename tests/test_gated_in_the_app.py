@@ -24,6 +24,8 @@ def test_lstm_run_draws_the_cell_state_gradient_and_honest_spectrum_text(make_wi
     assert "cell&nbsp;state" in flow.legend.text()
     qtbot.waitUntil(lambda: "LSTM" in spectrum.summary.text(), timeout=WAIT_MS)
     assert "vanishing not certain" not in spectrum.summary.text()  # Pascanu's rule is for W_hh alone
+    assert "recurrent Jacobian" in spectrum.summary.text()
+    assert window.docks["spectrum"].windowTitle() == "Spectrum of the recurrent Jacobian"
     b_h = window.session.data.steps.column("grad_before.b_h")
     assert np.isfinite(b_h).all(), "the gated cell's two bias vectors fill the b_h curve"
     assert curve_points(grads.before["b_h"]) > 0

@@ -127,3 +127,53 @@ def test_the_choice_survives_a_new_run_of_the_same_cell_and_resets_for_another(q
     np.testing.assert_array_equal(shown_image(panel), vanilla.latest.hidden.T)
     panel.flush_summary(force=True)
     assert "saturated (f′ ≈ 0)" in panel.summary.plain_text()
+
+
+# ---------------------------------------------------------------------------- spectrum
+def test_jacobian_hint_says_what_the_mean_can_and_never_more() -> None:
+    from rnnviz.app.panels.spectrum import jacobian_hint
+
+    grows, carried, fades = jacobian_hint(1.2, 3.0), jacobian_hint(0.95, 2.0), jacobian_hint(0.5, 0.7)
+    assert "ρ &gt; 1" in grows and "grow some direction" in grows
+    assert "ρ near 1" in carried and "carries some direction" in carried
+    assert "ρ &lt; 0.9" in fades and "fade every direction" in fades
+    for hint in (grows, carried, fades):
+        assert "not their product" in hint and "not the gradient's growth rate" in hint
+        assert "vanish" not in hint and "explod" not in hint  # Pascanu's conditions are for W_hh
+    assert "ρ near 1" in jacobian_hint(0.99999, 1.0)  # printed as 1.000, not "ρ > 1"
+    assert "not finite" in jacobian_hint(float("nan"), 1.0)
+
+
+def test_a_gated_cells_spectrum_is_its_mean_jacobians_and_says_so(qtbot) -> None:
+    from rnnviz.app.panels import SpectrumPanel
+
+    panel = shown_panel(qtbot, SpectrumPanel)
+    data, _ = make_run(SMALL.replace(cell="lstm"), 7)
+    panel.update(data)
+    panel.flush_summary(force=True)
+    spec = data.latest.spectrum
+    assert spec.eigenvalues.shape == (2 * SMALL.hidden,)  # of the 2H × 2H Jacobian of (h, c)
+    x, y = panel.eigenvalues.getData()
+    np.testing.assert_allclose(x + 1j * y, spec.eigenvalues)
+    text = panel.summary.plain_text()
+    assert text.startswith("LSTM: recurrent Jacobian ∂(h,c)t/∂(h,c)t−1, averaged over the watched sequence")
+    assert f"ρ = {spec.spectral_radius:.4g}" in text and "decide nothing" not in text
+    assert "not their product" in text
+    assert panel.title == "Spectrum of the recurrent Jacobian"
+    assert "‖mean&nbsp;J‖₂" in panel.legend.text() and "W_hh" not in panel.legend.text()
+    # The curves over training track the Jacobian's numbers, as measured every 2 steps.
+    _, rhos = panel.radius_curve.getData()
+    np.testing.assert_allclose(rhos, data.spectra.column("spectral_radius"))
+    assert data.spectra.column("step").tolist() == [1, 2, 4, 6]
+
+    gru, _ = make_run(SMALL.replace(cell="gru"), 2)
+    panel.update(gru)
+    panel.flush_summary(force=True)
+    assert gru.latest.spectrum.eigenvalues.shape == (SMALL.hidden,)
+    assert panel.summary.plain_text().startswith("GRU: recurrent Jacobian ∂ht/∂ht−1, averaged")
+
+    vanilla, _ = make_run(SMALL, 2)
+    panel.update(vanilla)
+    panel.flush_summary(force=True)
+    assert panel.title == "Spectrum of W_hh" and "‖W_hh‖₂" in panel.legend.text()
+    assert "Jacobian" not in panel.summary.plain_text()
