@@ -3,7 +3,10 @@ of the recurrent Jacobian, and each cell's own parameters in the gradient-norm p
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
+import pytest
 
 from rnnviz.training import TrainConfig, Trainer
 
@@ -177,3 +180,47 @@ def test_a_gated_cells_spectrum_is_its_mean_jacobians_and_says_so(qtbot) -> None
     panel.flush_summary(force=True)
     assert panel.title == "Spectrum of W_hh" and "‖W_hh‖₂" in panel.legend.text()
     assert "Jacobian" not in panel.summary.plain_text()
+
+
+# ---------------------------------------------------------------------- gradient norms
+def legend_names(panel) -> list[str]:
+    return re.findall(r"━</span>&nbsp;(\w+)", panel.legend.text())
+
+
+@pytest.mark.parametrize("cell, names", [
+    ("lstm", ["W_xh", "W_hh", "W_hy", "b_xh", "b_hh", "b_y"]),
+    ("gru", ["W_xh", "W_hh", "W_hy", "b_xh", "b_hh", "b_y"]),
+    ("rnn", ["W_xh", "W_hh", "W_hy", "b_h", "b_y"]),
+])
+def test_gradient_norms_are_the_cells_own_parameters(qtbot, cell: str, names: list[str]) -> None:
+    from rnnviz.app.panels import GradientNormsPanel
+    from rnnviz.app.run_data import GRAD_COLUMNS
+
+    panel = shown_panel(qtbot, GradientNormsPanel)
+    other, _ = make_run(SMALL.replace(cell="gru" if cell == "rnn" else "rnn"), 3)
+    panel.update(other)  # the previous run had the other kind of cell
+    data, _ = make_run(SMALL.replace(cell=cell), 6)
+    panel.show_params_after.setChecked(True)
+    panel.update(data)
+    assert legend_names(panel) == names
+    assert {c for c in GRAD_COLUMNS if c.startswith("grad_before.")} >= {f"grad_before.{n}" for n in names}
+    assert len(data.steps) == 6
+    assert list(panel.before) == list(panel.after) == names
+    drawn = [item.name() for item in panel.plot.listDataItems() if item.isVisible() and item.name()]
+    assert drawn == [*names, "global, before clipping", "global, after clipping"]  # no other cell's
+    for name in ("W_xh", "W_hh", "W_hy", "b_h", "b_xh", "b_hh", "b_y"):
+        column = data.steps.column(f"grad_before.{name}")
+        assert np.isfinite(column).all() if name in names else np.isnan(column).all(), name
+    for name, curve in panel.before.items():
+        _, y = curve.getOriginalDataset()
+        np.testing.assert_allclose(y, data.steps.column(f"grad_before.{name}"), rtol=1e-12)  # before log10
+        assert panel.after[name].isVisible()
+    last, steps = data.latest, data.steps
+    for name in names:
+        assert steps.last(f"grad_before.{name}") == pytest.approx(last.grad_norms_before[name], rel=1e-12)
+        assert steps.last(f"grad_after.{name}") == pytest.approx(last.grad_norms_after[name], rel=1e-12)
+    if cell == "lstm":  # both biases add to one pre-activation: equal gradients, drawn inside each other
+        np.testing.assert_array_equal(steps.column("grad_before.b_xh"), steps.column("grad_before.b_hh"))
+        assert panel.before["b_xh"].opts["pen"].widthF() > panel.before["b_hh"].opts["pen"].widthF()
+    elif cell == "gru":  # the reset gate multiplies W_hn h + b_hn only: b_hh's gradient differs
+        assert not np.allclose(steps.column("grad_before.b_xh"), steps.column("grad_before.b_hh"))

@@ -50,7 +50,13 @@ PANEL_HELP: dict[str, str] = {
         "share of steps it fired on, overall and in the last 100. <i>each after clipping</i> adds "
         "each parameter's norm after clipping (dashed). A zero norm is drawn at the axis's \"0\". "
         "A slow climb and then a jump of orders of magnitude is an exploding gradient; clipping "
-        "on nearly every step means the threshold, not the gradient, sets the step size."),
+        "on nearly every step means the threshold, not the gradient, sets the step size. An LSTM or a "
+        "GRU has its own parameters, as in PyTorch: the gate-stacked <i>W</i><sub>xh</sub> and "
+        "<i>W</i><sub>hh</sub> and two bias vectors <i>b</i><sub>xh</sub> and <i>b</i><sub>hh</sub> "
+        "in the place of <i>b</i><sub>h</sub>, each with its own line. In the LSTM both biases add "
+        "to the same pre-activation, so their gradients are equal and the thin <i>b</i><sub>hh</sub> "
+        "line runs inside the wide <i>b</i><sub>xh</sub> one; in the GRU the reset gate multiplies "
+        "the candidate's part of <i>b</i><sub>hh</sub> only, so the two differ."),
     "spectrum": (
         "Left: the eigenvalues λ of the recurrent matrix <i>W</i><sub>hh</sub> in the complex plane, "
         "with the unit circle |λ| = 1 (grey), the circle of the spectral radius "
