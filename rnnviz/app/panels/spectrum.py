@@ -174,17 +174,21 @@ class SpectrumPanel(Panel):
         if extent != self._extent:
             self._extent = extent
             self.plane.setRange(xRange=(-extent, extent), yRange=(-extent, extent), padding=0)
-        numbers = (f"spectral radius <b style='color:{VERMILION}'>ρ = {fmt(rho, DIGITS)}</b> · largest "
-                   f"singular value <b style='color:{BLUE}'>σ₁ = {fmt(sigma, DIGITS)}</b> · step "
-                   f"{report.spectrum_step:,}")
+        rho_text = f"<b style='color:{VERMILION}'>ρ = {fmt(rho, DIGITS)}</b>"
+        sigma_text = f"<b style='color:{BLUE}'>σ₁ = {fmt(sigma, DIGITS)}</b>"
+        when = f"step {report.spectrum_step:,}"
         cell = data.config.cell
         if cell == "rnn":
-            self.set_live_summary(f"{numbers}<br>{spectrum_hint(report.activation, rho, sigma)}")
+            hint = spectrum_hint(report.activation, rho, sigma)
+            self.set_live_summary(f"spectral radius {rho_text} · largest singular value {sigma_text} · "
+                                  f"{when}<br>{hint}")
             return
         # Pascanu et al.'s conditions are about h_t = f(W_hh h_{t-1} + ...); in a gated cell the
         # gates multiply the recurrent path, and the Jacobian of the whole state takes W_hh's place.
-        self.set_live_summary(f"{cell.upper()}: <b>recurrent Jacobian {JACOBIANS[cell]}, averaged over the "
-                              f"watched sequence</b> · {numbers}<br>{jacobian_hint(rho, sigma)}")
+        # (The legend names ρ and σ₁: the label is long enough.)
+        label = f"recurrent Jacobian {JACOBIANS[cell]}, averaged over the watched sequence"
+        self.set_live_summary(f"{cell.upper()}: <b>{label}</b> · {rho_text} · {sigma_text} · {when}"
+                              f"<br>{jacobian_hint(rho, sigma)}")
 
     def waiting_summary(self, data: RunData) -> str:
         what = "W_hh" if data.config.cell == "rnn" else "the recurrent Jacobian"
