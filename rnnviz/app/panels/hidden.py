@@ -24,6 +24,7 @@ from rnnviz.app.qt import QtCore, QtGui, QtWidgets, pg
 from rnnviz.app.run_data import RunData
 from rnnviz.app.steady_label import SteadyLabel
 from rnnviz.core.gated import GRU, LSTM
+from rnnviz.training import StepReport
 
 ORDERINGS = ("unit number", "mean activation", "similar units together")
 REORDER_SECONDS = 1.0  # sorted orders change at most this often, so rows do not flicker
@@ -47,7 +48,7 @@ NAMES = {"h": "hidden state", "c": "cell state", "i": "input gate", "f": "forget
 NEAR = 0.1  # a sigmoid gate above 1 - NEAR is "open", below NEAR "shut"
 
 
-def shown_values(report, cell: str, key: str) -> np.ndarray | None:
+def shown_values(report: StepReport, cell: str, key: str) -> np.ndarray | None:
     """The (T, H) values of ``key`` ("h", "c" or a gate's letter) in a report, None if absent."""
     if key == "h":
         return np.asarray(report.hidden)
