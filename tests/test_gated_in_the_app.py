@@ -24,9 +24,14 @@ def test_lstm_run_draws_the_cell_state_gradient_and_honest_spectrum_text(make_wi
     assert "cell&nbsp;state" in flow.legend.text()
     qtbot.waitUntil(lambda: "LSTM" in spectrum.summary.text(), timeout=WAIT_MS)
     assert "vanishing not certain" not in spectrum.summary.text()  # Pascanu's rule is for W_hh alone
-    b_h = window.session.data.steps.column("grad_before.b_h")
-    assert np.isfinite(b_h).all(), "the gated cell's two bias vectors fill the b_h curve"
-    assert curve_points(grads.before["b_h"]) > 0
+    assert "recurrent Jacobian" in spectrum.summary.text()
+    assert window.docks["spectrum"].windowTitle() == "Spectrum of the recurrent Jacobian"
+    steps = window.session.data.steps
+    for bias in ("b_xh", "b_hh"):  # the gated cell's own two bias vectors, each with its curve
+        assert np.isfinite(steps.column(f"grad_before.{bias}")).all(), bias
+        assert curve_points(grads.before[bias]) > 0 and grads.before[bias].isVisible()
+    assert np.isnan(steps.column("grad_before.b_h")).all() and "b_h" not in grads.before
+    assert "b_xh" in grads.legend.text() and "b_hh" in grads.legend.text()
 
 
 def test_vanilla_run_has_no_cell_state_curve(make_window, qtbot) -> None:

@@ -28,29 +28,42 @@ from typing import Any
 
 from rnnviz.app.panels.base import Panel
 from rnnviz.app.qt import Qt, QtCore, QtGui, QtWidgets, pg
-from rnnviz.app.run_data import GRAD_COLUMNS, RunData
-from rnnviz.training.metrics import METRIC_COLUMNS
+from rnnviz.app.run_data import RunData
+from rnnviz.training.metrics import METRIC_COLUMNS, grad_norm_columns
 
 
-def _grad_column(source: str) -> str:
-    """``grad_before.W_hh`` → ``grad_norm_before_W_hh``."""
-    return source.replace("grad_before.", "grad_norm_before_").replace("grad_after.", "grad_norm_after_")
+def _grad_source(column: str) -> str:
+    """``grad_norm_before_W_hh`` → the step history's ``grad_before.W_hh``."""
+    when, name = column[len("grad_norm_"):].split("_", 1)
+    return f"grad_{when}.{name}"
 
 
 # Column name → RunData step-history column, for the shared metric columns the app records ...
 _SHARED_STEP_SOURCES = {"step": "step", "chars_seen": "tokens_seen", "elapsed_s": "elapsed_s",
                         "train_loss": "loss", "lr": "lr", "global_norm_before": "global_before",
                         "global_norm_after": "global_after", "clipped": "clipped", "saturation": "saturation"}
-# ... and for what only the app records (the smoothed curve it draws, each parameter's norm).
-_APP_STEP_SOURCES = {"train_loss_smoothed": "smoothed_loss", "clip_value": "clip_value",
-                     "diverged": "diverged", **{_grad_column(c): c for c in GRAD_COLUMNS}}
-_STEP_SOURCES = {**_SHARED_STEP_SOURCES, **_APP_STEP_SOURCES}
+
+
+def _app_step_sources(cell: str) -> dict[str, str]:
+    """... and for what only the app records: the smoothed curve it draws, and the norm of each
+    of the cell's own parameters (b_h for the vanilla cell, b_xh and b_hh for the gated ones)."""
+    return {"train_loss_smoothed": "smoothed_loss", "clip_value": "clip_value", "diverged": "diverged",
+            **{column: _grad_source(column) for column in grad_norm_columns(cell)}}
+
+
 _EVAL_SOURCES = {"val_loss": "val_loss", "val_accuracy": "accuracy", "val_rmse": "rmse"}
 _SPECTRUM_SOURCES = {"spectral_radius": "spectral_radius", "largest_singular_value": "largest_singular_value"}
 # The CLI's columns in the CLI's order (those the app's history keeps; it keeps no per-evaluation
 # window count or standard error), then the app's own.
 _RECORDED = {*_SHARED_STEP_SOURCES, *_EVAL_SOURCES, *_SPECTRUM_SOURCES}
-CSV_COLUMNS = (*(c for c in METRIC_COLUMNS if c in _RECORDED), *_APP_STEP_SOURCES)
+
+
+def csv_columns(cell: str) -> tuple[str, ...]:
+    """The columns of a run of ``cell``: the CLI's (those the app keeps), then the app's own."""
+    return (*(c for c in METRIC_COLUMNS if c in _RECORDED), *_app_step_sources(cell))
+
+
+CSV_COLUMNS = csv_columns("rnn")  # a vanilla run's
 _INTEGER_COLUMNS = {"step", "chars_seen", "clipped", "diverged"}
 
 
@@ -65,7 +78,8 @@ def _cell(name: str, value: float) -> str:
 def metric_rows(data: RunData) -> Iterable[dict[str, str]]:
     """Training steps and evaluations merged by step (an evaluation joins its step's row)."""
     steps = data.steps
-    columns = {name: steps.column(source) for name, source in _STEP_SOURCES.items()}
+    step_sources = {**_SHARED_STEP_SOURCES, **_app_step_sources(data.config.cell)}
+    columns = {name: steps.column(source) for name, source in step_sources.items()}
     evals = {int(s): i for i, s in enumerate(data.evals.column("step"))}
     spectra = {int(s): i for i, s in enumerate(data.spectra.column("step"))}
     eval_cols = {name: data.evals.column(source) for name, source in _EVAL_SOURCES.items()}
@@ -73,7 +87,7 @@ def metric_rows(data: RunData) -> Iterable[dict[str, str]]:
     used_evals: set[int] = set()
     for row in range(len(steps)):
         step = int(columns["step"][row])
-        out = {name: _cell(name, columns[name][row]) for name in _STEP_SOURCES}
+        out = {name: _cell(name, columns[name][row]) for name in step_sources}
         diverged_row = columns["diverged"][row] > 0.5
         if step in evals and not diverged_row and step not in used_evals:
             used_evals.add(step)
@@ -92,7 +106,7 @@ def write_metrics_csv(data: RunData, path: str | Path) -> Path:
     path = Path(path)
     rows = sorted(metric_rows(data), key=lambda r: int(r["step"]))
     with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=CSV_COLUMNS, restval="")
+        writer = csv.DictWriter(fh, fieldnames=csv_columns(data.config.cell), restval="")
         writer.writeheader()
         writer.writerows(rows)
     return path

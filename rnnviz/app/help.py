@@ -50,7 +50,13 @@ PANEL_HELP: dict[str, str] = {
         "share of steps it fired on, overall and in the last 100. <i>each after clipping</i> adds "
         "each parameter's norm after clipping (dashed). A zero norm is drawn at the axis's \"0\". "
         "A slow climb and then a jump of orders of magnitude is an exploding gradient; clipping "
-        "on nearly every step means the threshold, not the gradient, sets the step size."),
+        "on nearly every step means the threshold, not the gradient, sets the step size. An LSTM or a "
+        "GRU has its own parameters, as in PyTorch: the gate-stacked <i>W</i><sub>xh</sub> and "
+        "<i>W</i><sub>hh</sub> and two bias vectors <i>b</i><sub>xh</sub> and <i>b</i><sub>hh</sub> "
+        "in the place of <i>b</i><sub>h</sub>, each with its own line. In the LSTM both biases add "
+        "to the same pre-activation, so their gradients are equal and the thin <i>b</i><sub>hh</sub> "
+        "line runs inside the wide <i>b</i><sub>xh</sub> one; in the GRU the reset gate multiplies "
+        "the candidate's part of <i>b</i><sub>hh</sub> only, so the two differ."),
     "spectrum": (
         "Left: the eigenvalues λ of the recurrent matrix <i>W</i><sub>hh</sub> in the complex plane, "
         "with the unit circle |λ| = 1 (grey), the circle of the spectral radius "
@@ -65,10 +71,22 @@ PANEL_HELP: dict[str, str] = {
         "<b>sufficient</b> for gradients through time to vanish, and ρ &gt; 1 is <b>necessary</b> for "
         "them to explode. Neither works the other way round: σ<sub>1</sub> ≥ 1/γ does not mean the "
         "gradient survives, and ρ &gt; 1 does not mean it explodes. The summary says which of the "
-        "two conditions the current numbers meet. For an LSTM or a GRU the panel shows the candidate "
-        "block of <i>W</i><sub>hh</sub> (<i>W</i><sub>hg</sub> or <i>W</i><sub>hn</sub>), and says "
-        "that these conditions do not apply: the gates multiply the recurrent path, so this matrix "
-        "alone does not decide whether the gradient vanishes."),
+        "two conditions the current numbers meet. In an LSTM or a GRU the gates multiply the "
+        "recurrent path, so <i>W</i><sub>hh</sub> alone no longer decides how the gradient grows, and "
+        "the panel (titled <i>Spectrum of the recurrent Jacobian</i>) shows instead the Jacobian of the "
+        "whole state from one step to the next, <i>J<sub>t</sub></i> = "
+        "∂(<i>h</i>,<i>c</i>)<sub><i>t</i></sub>/∂(<i>h</i>,<i>c</i>)<sub><i>t</i>−1</sub> (2<i>H</i> × "
+        "2<i>H</i>) for the LSTM and ∂<i>h<sub>t</sub></i>/∂<i>h</i><sub><i>t</i>−1</sub> for the GRU, "
+        "averaged over the timesteps of the watched sequence of the batch it was measured on, with "
+        "the weights of that batch's forward pass. A gradient travels back through "
+        "<i>J<sub>t</sub></i><sup>T</sup> at each step; in the LSTM the block "
+        "∂<i>c<sub>t</sub></i>/∂<i>c</i><sub><i>t</i>−1</sub> is diag(<i>f<sub>t</sub></i>), so forget "
+        "gates held near 1 keep that block near the identity. ρ of the mean Jacobian near 1 means "
+        "the average step carries some direction of the state almost unchanged; above 1, repeating "
+        "the average step would grow it; well below 1, fade it. The ρ and σ<sub>1</sub> curves then "
+        "track this mean Jacobian. Be careful: the mean of the <i>J<sub>t</sub></i> is not their product "
+        "<i>J<sub>T</sub></i> ⋯ <i>J</i><sub>1</sub>, which is what sets how a gradient grows or fades "
+        "over many steps; the mean is a tendency, and Pascanu's two conditions are not claimed for it."),
     "hidden": (
         "The hidden state <i>h<sub>t</sub></i> = <i>f</i>(<i>W</i><sub>xh</sub> <i>x<sub>t</sub></i> + "
         "<i>W</i><sub>hh</sub> <i>h</i><sub><i>t</i>−1</sub> + <i>b</i><sub>h</sub>) of one sequence "
@@ -80,7 +98,16 @@ PANEL_HELP: dict[str, str] = {
         "units that rise and fall together next to each other. The summary gives the share of "
         "saturated values over the whole batch (|<i>h</i>| &gt; 0.99 for tanh, <i>h</i> &lt; 0.01 "
         "or &gt; 0.99 for sigmoid, <i>h</i> = 0 for ReLU): there <i>f</i>′ ≈ 0, and almost no "
-        "gradient passes back through that unit. Point at a cell to read its value."),
+        "gradient passes back through that unit. Point at a cell to read its value. For an LSTM or a "
+        "GRU, <i>Show</i> picks what the rows are: <i>h</i>, the LSTM's cell state <i>c</i> "
+        "(<i>c<sub>t</sub></i> = <i>f<sub>t</sub></i> ⊙ <i>c</i><sub><i>t</i>−1</sub> + "
+        "<i>i<sub>t</sub></i> ⊙ <i>g<sub>t</sub></i>, not squashed, so its colours run over ± a round "
+        "number that changes only in steps), or one gate's activations: the input, forget and output "
+        "gates <i>i</i>, <i>f</i>, <i>o</i> and the GRU's reset and update gates <i>r</i>, <i>z</i> are "
+        "sigmoids, drawn from 0 to 1 on a sequential scale; the candidates <i>g</i> and <i>n</i> are "
+        "tanh, −1 to 1. A forget gate held open (<i>f</i> ≈ 1, bright rows) keeps a unit's "
+        "<i>c</i> from step to step. The summary then describes what is shown, over the watched "
+        "sequence: a gate's mean and how often it is open (&gt; 0.9) or shut (&lt; 0.1)."),
     "flow": (
         "Top: ‖∂<i>L</i>/∂<i>h<sub>t</sub></i>‖, the norm over the batch of the total gradient "
         "<i>g<sub>t</sub></i> reaching the hidden state at timestep <i>t</i>, for the latest step "

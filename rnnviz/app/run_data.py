@@ -16,13 +16,14 @@ import numpy as np
 
 from rnnviz.app.history import DecimatingHistory, DecimatingMatrix
 from rnnviz.app.training_process import SCALAR_FIELDS, ReportBatch
-from rnnviz.core.rnn import PARAM_NAMES
 from rnnviz.core.vocab import Vocabulary
 from rnnviz.runs.codec import CodecError, decode, encode
 from rnnviz.training import EvalReport, StepReport, TrainConfig
+from rnnviz.training.metrics import ALL_PARAM_NAMES
 from rnnviz.training.timeline import Timeline, TimelineSnapshot
 
-GRAD_COLUMNS = tuple(f"grad_{when}.{name}" for when in ("before", "after") for name in PARAM_NAMES)
+# Every cell's parameters (a run fills its own cell's; the others stay NaN).
+GRAD_COLUMNS = tuple(f"grad_{when}.{name}" for when in ("before", "after") for name in ALL_PARAM_NAMES)
 STEP_COLUMNS = (*SCALAR_FIELDS, "smoothed_loss", *GRAD_COLUMNS)
 EVAL_COLUMNS = ("step", "val_loss", "accuracy", "rmse")
 SPECTRUM_COLUMNS = ("step", "spectral_radius", "largest_singular_value")

@@ -31,7 +31,6 @@ import math
 import signal
 import time
 import traceback
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -39,7 +38,6 @@ from typing import Any
 
 import numpy as np
 
-from rnnviz.core.rnn import PARAM_NAMES
 from rnnviz.training import EvalReport, StepReport, TrainConfig, Trainer
 from rnnviz.training.timeline import TimelineSnapshot, snapshot_due, snapshot_interval, take_snapshot
 
@@ -59,7 +57,7 @@ class ReportBatch:
 
     run: int  # the run it belongs to (named by the app)
     seq: int  # grows with every batch this process sends: duplicates and stragglers are dropped
-    scalars: dict[str, np.ndarray]  # SCALAR_FIELDS and grad_before.<p> / grad_after.<p>
+    scalars: dict[str, np.ndarray]  # SCALAR_FIELDS and grad_before.<p> / grad_after.<p>, p the cell's own
     dh_steps: np.ndarray  # the steps whose ‖∂L/∂h_t‖ profile is in dh_norms (all, unless thinned)
     dh_norms: list[np.ndarray]  # one (T,) array per step in dh_steps
     spectra: list[tuple[int, float, float]]  # (step, spectral radius, largest singular value)
@@ -67,17 +65,6 @@ class ReportBatch:
     latest: StepReport
     running: bool  # whether training continues after this batch
     snapshots: list[TimelineSnapshot] = field(default_factory=list)  # taken since the last batch
-
-
-def _norm_of(norms: Mapping[str, float], name: str) -> float:
-    """A parameter's gradient norm. The gated cells have two bias vectors (b_xh, b_hh, as in
-    PyTorch) where the vanilla cell has b_h: the panel's b_h is then both together,
-    sqrt(‖g_b_xh‖² + ‖g_b_hh‖²), so every cell fills the same curves."""
-    if name in norms:
-        return float(norms[name])
-    if name == "b_h" and "b_xh" in norms and "b_hh" in norms:
-        return float(np.hypot(norms["b_xh"], norms["b_hh"]))
-    return float("nan")
 
 
 @dataclass
@@ -104,9 +91,11 @@ class _Accumulator:
             "clipped": float(report.clipped), "saturation": report.saturation,
             "diverged": float(report.diverged),
         }
-        for name in PARAM_NAMES:
-            values[f"grad_before.{name}"] = _norm_of(report.grad_norms_before, name)
-            values[f"grad_after.{name}"] = _norm_of(report.grad_norms_after, name)
+        # The cell's own parameters: b_h for the vanilla cell, b_xh and b_hh for the gated ones.
+        for name, norm in report.grad_norms_before.items():
+            values[f"grad_before.{name}"] = float(norm)
+        for name, norm in report.grad_norms_after.items():
+            values[f"grad_after.{name}"] = float(norm)
         for key, value in values.items():
             self.rows.setdefault(key, []).append(value)
         self.steps += 1

@@ -88,13 +88,19 @@ class StepReport:
     input_tokens: tuple[str, ...]  # (T,) labels of the watched sequence's inputs
     saturation: float  # fraction of saturated (or dead, for relu) unit activations
     activation: str
-    spectrum: Spectrum | None  # of W_hh, as of ``spectrum_step``
+    # As of ``spectrum_step``: of W_hh (vanilla cell), or of the recurrent Jacobian ∂s_t/∂s_{t-1}
+    # averaged over the watched sequence of that step's batch (gated cells; None before one).
+    spectrum: Spectrum | None
     spectrum_step: int
     evaluation: EvalReport | None = None  # set on steps where evaluation ran
     lr_halved: bool = False
     diverged: bool = False  # non-finite loss/gradient/update; parameters were kept as before
     watched_sequence: int = 0  # index in the batch of the sequence ``hidden`` shows
     dc_norms: np.ndarray | None = None  # (T,) ‖dL/dc_t‖ of the LSTM's cell state; None for other cells
+    cell_state: np.ndarray | None = None  # (T, H) the LSTM's c_t of the watched sequence, else None
+    # (T, kH) float32: the watched sequence's gate activations, k blocks of H columns in the cell's
+    # order (LSTM i, f, g, o; GRU r, z, n); None for the vanilla cell.
+    gates: np.ndarray | None = None
 
     @property
     def finite(self) -> bool:

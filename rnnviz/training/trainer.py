@@ -25,7 +25,14 @@ from rnnviz.core.checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
-from rnnviz.core.diagnostics import Spectrum, saturation_fraction, spectrum
+from rnnviz.core.diagnostics import (
+    GateTrace,
+    Spectrum,
+    gate_trace,
+    mean_recurrent_jacobian,
+    saturation_fraction,
+    spectrum,
+)
 from rnnviz.core.gated import make_model
 from rnnviz.core.optim import HalveOnPlateau, clip_gradients, make_optimizer
 from rnnviz.core.rnn import PARAM_NAMES, RNN
@@ -64,7 +71,7 @@ class Trainer:
         # training lines) or a checkpoint was loaded (e.g. its optimizer state was missing and
         # the optimizer starts afresh): for the app's banner and the CLI.
         self.load_notes: list[str] = list(self.task.notes)
-        self._spectrum: Spectrum = spectrum(self.model.recurrent_matrix)
+        self._spectrum: Spectrum | None = self._weight_spectrum()
         self._spectrum_step = 0
         self._pending: dict[str, Any] = {}
         self._pending_lock = threading.Lock()
@@ -112,6 +119,14 @@ class Trainer:
             # In place: result.grads are views of result.flat_grads, which the optimizer reads.
             clip = clip_gradients(result.grads, cfg.clip, cfg.clip_value, in_place=True)
             diverged = not (np.isfinite(result.loss) and np.isfinite(clip.global_before))
+            watched = min(max(int(self.watched_sequence), 0), result.hidden.shape[1] - 1)
+            # Padding (line mode) is no part of what the model read: not shown, not counted.
+            length = batch.length(watched)
+            # Before the update: the gates and Jacobian belong to the weights of this forward pass.
+            trace = self._watched_trace(batch.x, h0, result.hidden, watched, length)
+            due = ((self.step_count + 1) % cfg.spectrum_every == 0 or self.step_count == 0
+                   or self._spectrum is None)
+            jacobian = mean_recurrent_jacobian(self.model, trace) if trace is not None and due else None
             if not diverged:
                 assert result.flat_grads is not None  # loss_and_grads always fills it
                 diverged = not self._update(result.flat_grads)
@@ -123,9 +138,12 @@ class Trainer:
             self.carried_state = result.h_last
         evaluation, lr_halved = None, False
         if not diverged:
-            if self.step_count % cfg.spectrum_every == 0 or self.step_count == 1:
-                self._spectrum = spectrum(self.model.recurrent_matrix)
-                self._spectrum_step = self.step_count
+            if self.step_count % cfg.spectrum_every == 0 or self.step_count == 1 or self._spectrum is None:
+                measured = (self._weight_spectrum() if self.model.cell == "rnn"
+                            else spectrum(jacobian) if jacobian is not None and np.isfinite(jacobian).all()
+                            else None)
+                if measured is not None:
+                    self._spectrum, self._spectrum_step = measured, self.step_count
             if self.step_count % cfg.eval_every == 0:
                 evaluation = self.evaluate()
                 if cfg.lr_schedule == "plateau":
@@ -133,9 +151,6 @@ class Trainer:
         self.elapsed_s += time.perf_counter() - started
         if not diverged and self.step_count % SNAPSHOT_EVERY == 0:
             self._take_snapshot()
-        watched = min(max(int(self.watched_sequence), 0), result.hidden.shape[1] - 1)
-        # Padding (line mode) is no part of what the model read: not shown, not counted.
-        length = batch.length(watched)
         real_hidden = result.hidden if batch.mask is None else result.hidden[batch.mask.astype(bool)]
         return StepReport(
             step=self.step_count,
@@ -152,6 +167,8 @@ class Trainer:
             clipped=clip.fired,
             dh_norms=frozen_array(result.dh_norms),
             dc_norms=frozen_array(result.dc_norms) if result.dc_norms is not None else None,
+            cell_state=frozen_array(trace.c) if trace is not None and trace.c is not None else None,
+            gates=frozen_array(trace.gates, dtype=np.float32) if trace is not None else None,
             hidden=frozen_array(result.hidden[:length, watched, :], dtype=np.float64),
             input_tokens=self.task.input_labels(batch.x, watched)[:length],
             watched_sequence=watched,
@@ -163,6 +180,22 @@ class Trainer:
             lr_halved=lr_halved,
             diverged=diverged,
         )
+
+    def _weight_spectrum(self) -> Spectrum | None:
+        """The vanilla cell's spectrum of W_hh; None for a gated cell, whose spectrum is of the
+        recurrent Jacobian along a sequence and waits for the next batch."""
+        return spectrum(self.model.recurrent_matrix) if self.model.cell == "rnn" else None
+
+    def _watched_trace(self, x: np.ndarray, h0: np.ndarray | None, hidden: np.ndarray, watched: int,
+                       length: int) -> GateTrace | None:
+        """A gated cell's gates (and c) along the watched sequence's real steps, from the
+        hidden states the forward pass made; None for the vanilla cell or a non-finite pass."""
+        if self.model.cell == "rnn" or length == 0:
+            return None
+        seen = hidden[:length, watched]
+        if not np.isfinite(seen).all():
+            return None
+        return gate_trace(self.model, x[:length, watched], h0[watched] if h0 is not None else None, seen)
 
     def _update(self, flat_grads: np.ndarray) -> bool:
         """Optimizer step on the flat parameter vector; undone (returns False) if it makes
@@ -289,7 +322,7 @@ class Trainer:
         self.rng.bit_generator.state = meta["rng_state"]
         self.task.load_state(meta.get("task_state", {}))
         self.schedule.load_state(meta.get("schedule", self.schedule.state()))
-        self._spectrum = spectrum(self.model.recurrent_matrix)
+        self._spectrum = self._weight_spectrum()
         self._spectrum_step = self.step_count
 
     def _restore_optimizer(self, state: dict[str, np.ndarray], path: str | Path) -> None:

@@ -4,6 +4,10 @@ The clip threshold is a line; steps where clipping fired are a red band along th
 of the plot (on the curve, a mark per step would cover it when clipping fires on every
 step), and the summary says on what fraction of steps it fired (overall and recently).
 Zero norms are real values: they are drawn on the axis's "0" floor.
+
+Each cell's own parameters have a curve: the vanilla cell's b_h, the gated cells' b_xh and b_hh
+(PyTorch's two bias vectors). In the LSTM both biases add to the same pre-activation, so their
+gradients are equal: b_hh's thin line runs inside b_xh's wide one.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from rnnviz.app.panels.base import (
     BLACK,
     GREY,
     PARAM_COLOURS,
+    PURPLE,
     VERMILION,
     ZERO_ROOM,
     Panel,
@@ -36,9 +41,12 @@ from rnnviz.app.panels.base import (
 )
 from rnnviz.app.qt import QtWidgets, pg
 from rnnviz.app.run_data import RECENT_WINDOW, RunData
-from rnnviz.core.rnn import PARAM_NAMES
+from rnnviz.training.metrics import ALL_PARAM_NAMES, param_names
 
 CLIP_MARKS_HZ = 4.0
+WINE = "#882255"  # Paul Tol's: apart from PURPLE for colour-blind readers too
+COLOURS = {**PARAM_COLOURS, "b_xh": PURPLE, "b_hh": WINE}
+EQUAL_BIAS_WIDTH = 3.0  # the LSTM's b_xh line: wide, so the equal b_hh line shows inside it
 
 
 class GradientNormsPanel(Panel):
@@ -64,23 +72,23 @@ class GradientNormsPanel(Panel):
         self.plots.append(self.plot)
         # The legend is a line of coloured text above the plot: it never covers the curves in a
         # narrow dock, and an exported PNG of the panel still carries it.
-        swatches = [(f"<span style='color:{PARAM_COLOURS[n]}'>━</span>", n) for n in PARAM_NAMES]
-        swatches += [("<b>━</b>", "global"), (f"<span style='color:{GREY}'>┅</span>", "after clipping"),
-                     (f"<span style='color:{VERMILION}'>▬</span>", "clipped"),
-                     (f"<span style='color:{VERMILION}'>┄</span>", "threshold")]
-        self.legend = legend_row(swatches)
-        self.legend.setToolTip("Thin lines: each parameter's gradient norm; black: all together. "
-                               "The red band along the bottom marks the steps where clipping fired.")
+        self.legend = legend_row([])
         self.layout.insertWidget(self.layout.indexOf(self.view), self.legend)
+        # A curve for every cell's parameters; ``before`` and ``after`` hold those of the run's cell
+        # (see start_run), and the others are hidden.
+        self._all_before: dict[str, pg.PlotDataItem] = {}
+        self._all_after: dict[str, pg.PlotDataItem] = {}
+        for name in ALL_PARAM_NAMES:
+            self._all_before[name] = dense_curve(self.plot, pen=pen(COLOURS[name], 1), name=name,
+                                                 connect="finite")
+        for name in ALL_PARAM_NAMES:
+            curve = dense_curve(self.plot, pen=pen(COLOURS[name], 1, dashed=True), connect="finite")
+            curve.hide()
+            self._all_after[name] = curve
+        self.names: tuple[str, ...] = ()
         self.before: dict[str, pg.PlotDataItem] = {}
         self.after: dict[str, pg.PlotDataItem] = {}
-        for name in PARAM_NAMES:
-            self.before[name] = dense_curve(self.plot, pen=pen(PARAM_COLOURS[name], 1), name=name,
-                                            connect="finite")
-        for name in PARAM_NAMES:
-            curve = dense_curve(self.plot, pen=pen(PARAM_COLOURS[name], 1, dashed=True), connect="finite")
-            curve.hide()
-            self.after[name] = curve
+        self._show_params("rnn")
         self.global_before = dense_curve(self.plot, pen=pen(BLACK, 2), name="global, before clipping",
                                          connect="finite")
         self.global_after = dense_curve(self.plot, pen=pen(GREY, 2, dashed=True),
@@ -100,7 +108,34 @@ class GradientNormsPanel(Panel):
         self._marks_key: tuple = ()
         self._marks_at = -math.inf
 
+    def _show_params(self, cell: str) -> None:
+        """Curves and legend for the cell's own parameters; the others' curves are hidden."""
+        self.names = param_names(cell)
+        self.before = {name: self._all_before[name] for name in self.names}
+        self.after = {name: self._all_after[name] for name in self.names}
+        width = EQUAL_BIAS_WIDTH if cell == "lstm" else 1
+        self._all_before["b_xh"].setPen(pen(COLOURS["b_xh"], width))
+        self._all_after["b_xh"].setPen(pen(COLOURS["b_xh"], width, dashed=True))
+        for name in ALL_PARAM_NAMES:
+            mine = name in self.names
+            self._all_before[name].setVisible(mine)
+            self._all_after[name].setVisible(mine and self.show_params_after.isChecked())
+            if not mine:
+                self._all_before[name].setData([], [])
+                self._all_after[name].setData([], [])
+        swatches = [(f"<span style='color:{COLOURS[n]}'>━</span>", n) for n in self.names]
+        swatches += [("<b>━</b>", "global"), (f"<span style='color:{GREY}'>┅</span>", "after clipping"),
+                     (f"<span style='color:{VERMILION}'>▬</span>", "clipped"),
+                     (f"<span style='color:{VERMILION}'>┄</span>", "threshold")]
+        self.legend.setText(legend_row(swatches).text())
+        tip = ("Thin lines: each parameter's gradient norm; black: all together. The red band along the "
+               "bottom marks the steps where clipping fired.")
+        if cell == "lstm":
+            tip += " The LSTM's b_xh and b_hh get equal gradients: b_hh's line runs inside b_xh's."
+        self.legend.setToolTip(tip)
+
     def start_run(self, data: RunData) -> None:
+        self._show_params(data.config.cell)
         self._threshold_key = ()
         self._marks_key = ()
         self._marks_at = -math.inf
@@ -126,9 +161,9 @@ class GradientNormsPanel(Panel):
         if not self.needs_redraw(data) or data.latest is None:
             return
         steps = data.steps
-        names = [f"grad_before.{name}" for name in PARAM_NAMES]
+        names = [f"grad_before.{name}" for name in self.names]
         if self.show_params_after.isChecked():
-            names += [f"grad_after.{name}" for name in PARAM_NAMES]
+            names += [f"grad_after.{name}" for name in self.names]
         names += ["global_before", "global_after"]
         x, drawn = envelope(steps.column("step"), [steps.column(n) for n in names], plot_columns(self.plot))
         report = data.latest
@@ -141,7 +176,7 @@ class GradientNormsPanel(Panel):
         if has_zero:
             drawn = [at_floor(y, floor) for y in drawn]
         curves = dict(zip(names, drawn, strict=True))
-        for name in PARAM_NAMES:
+        for name in self.names:
             self.before[name].setData(x, curves[f"grad_before.{name}"])
             if self.show_params_after.isChecked():
                 self.after[name].setData(x, curves[f"grad_after.{name}"])

@@ -1,9 +1,13 @@
-"""Hidden state: units × timesteps of sequence 0 of the current batch, with its inputs.
+"""Hidden state: units × timesteps of the watched sequence of the current batch, with its inputs.
 
 Colour levels are fixed by the activation's range (tanh [-1, 1], sigmoid [0, 1], relu
 [0, a round number that only changes in steps]), so a colour means the same value from one
 frame to the next. Raw unit order is hard to read (the ecco lesson), so units can be sorted
 by their running mean or placed next to units that behave alike.
+
+For a gated cell the panel can show, instead of h, the LSTM's cell state c (unbounded: a
+symmetric scale of round numbers that changes only in steps) or one gate's activations: the
+sigmoid gates on a sequential [0, 1] scale, the tanh candidate on the symmetric [-1, 1] one.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from rnnviz.app.panels.base import GREY, VERMILION, Panel, fmt, new_plot, new_vi
 from rnnviz.app.qt import QtCore, QtGui, QtWidgets, pg
 from rnnviz.app.run_data import RunData
 from rnnviz.app.steady_label import SteadyLabel
+from rnnviz.core.gated import GRU, LSTM
+from rnnviz.training import StepReport
 
 ORDERINGS = ("unit number", "mean activation", "similar units together")
 REORDER_SECONDS = 1.0  # sorted orders change at most this often, so rows do not flicker
@@ -26,6 +32,77 @@ VISIBLE_TOKENS = {" ": "␣", "\n": "⏎", "\t": "⇥", "\r": "␍"}
 PAD_LABEL = "·"  # what the sentiment task calls a padding position
 HOVER_HINT = "Point at a cell to read it."
 LABEL_OVERHANG_PX = 24  # how far the last input's label may reach past the plot (towards the colour bar)
+
+GATE_ORDER = {"lstm": LSTM.gates, "gru": GRU.gates}  # the gates' blocks of StepReport.gates
+# What the "Show" menu offers (key, entry), per cell; the vanilla cell has only h (no menu).
+SHOWN = {
+    "rnn": (("h", "h (hidden state)"),),
+    "lstm": (("h", "h (hidden state)"), ("c", "c (cell state)"), ("i", "i — input gate"),
+             ("f", "f — forget gate"), ("g", "g — candidate"), ("o", "o — output gate")),
+    "gru": (("h", "h (hidden state)"), ("r", "r — reset gate"), ("z", "z — update gate"),
+            ("n", "n — candidate")),
+}
+SIGMOID_GATES = frozenset("ifozr")  # in [0, 1]; the candidates g and n are tanh, in [-1, 1]
+NAMES = {"h": "hidden state", "c": "cell state", "i": "input gate", "f": "forget gate", "g": "candidate",
+         "o": "output gate", "r": "reset gate", "z": "update gate", "n": "candidate"}
+NEAR = 0.1  # a sigmoid gate above 1 - NEAR is "open", below NEAR "shut"
+
+
+def shown_values(report: StepReport, cell: str, key: str) -> np.ndarray | None:
+    """The (T, H) values of ``key`` ("h", "c" or a gate's letter) in a report, None if absent."""
+    if key == "h":
+        return np.asarray(report.hidden)
+    if key == "c":
+        return None if report.cell_state is None else np.asarray(report.cell_state)
+    if report.gates is None or key not in GATE_ORDER.get(cell, ()):
+        return None
+    gates = np.asarray(report.gates)
+    size = gates.shape[1] // len(GATE_ORDER[cell])
+    k = GATE_ORDER[cell].index(key)
+    return gates[:, k * size:(k + 1) * size]
+
+
+def round_up(value: float) -> float:
+    """The smallest of 1, 2, 5, 10, 20, ... at or above ``value``: a level that moves in steps."""
+    top = 1.0
+    while top < value and top < 1e12:
+        top *= 2.5 if str(int(top))[0] == "2" else 2.0
+    return top
+
+
+def levels_of(key: str, activation: str, recent_max: float) -> tuple[tuple[float, float], str]:
+    """Colour levels and map for what is shown: sigmoid gates on [0, 1] with a sequential map,
+    tanh quantities on the symmetric [-1, 1], c on ± a round number above its recent size."""
+    if key in SIGMOID_GATES:
+        return (0.0, 1.0), "viridis"
+    if key in ("g", "n"):
+        return (-1.0, 1.0), "CET-D1"
+    if key == "c":
+        top = round_up(recent_max)
+        return (-top, top), "CET-D1"
+    levels = activation_levels(activation, recent_max)
+    return levels, {"tanh": "CET-D1", "sigmoid": "viridis"}.get(activation, "inferno")
+
+
+def gated_summary(key: str, values: np.ndarray) -> str:
+    """One sentence about a gate or c along the sequence shown, true of the numbers printed."""
+    finite = values[np.isfinite(values)]
+    if not finite.size:
+        return f"{NAMES[key]} {key} is not finite"
+    if key in SIGMOID_GATES:
+        mean = float(finite.mean())
+        open_share, shut_share = float(np.mean(finite > 1 - NEAR)), float(np.mean(finite < NEAR))
+        text = (f"<b>{NAMES[key]} {key}</b>: mean <b>{mean:.2f}</b> · {key} &gt; {1 - NEAR:g} (open) "
+                f"in <b>{open_share:.0%}</b> · {key} &lt; {NEAR:g} (shut) in <b>{shut_share:.0%}</b>")
+        if key == "f":
+            text += " · f ≈ 1 keeps c"
+        return text
+    magnitude = np.abs(finite)
+    if key == "c":
+        return (f"<b>cell state c</b>: mean |c| <b>{fmt(float(magnitude.mean()))}</b> · largest |c| "
+                f"<b>{fmt(float(magnitude.max()))}</b> (c is not squashed)")
+    return (f"<b>{NAMES[key]} {key}</b>: mean |{key}| <b>{float(magnitude.mean()):.2f}</b> · "
+            f"<b>{float(np.mean(magnitude > 0.99)):.0%}</b> saturated (|{key}| &gt; 0.99)")
 
 
 def token_label(token: str) -> str:
@@ -38,11 +115,7 @@ def activation_levels(activation: str, recent_max: float) -> tuple[float, float]
         return -1.0, 1.0
     if activation == "sigmoid":
         return 0.0, 1.0
-    # relu is unbounded: the smallest of 1, 2, 5, 10, 20, ... above what the units reach.
-    top = 1.0
-    while top < recent_max and top < 1e12:
-        top *= 2.5 if str(int(top))[0] == "2" else 2.0
-    return 0.0, top
+    return 0.0, round_up(recent_max)  # relu is unbounded: a round number above what the units reach
 
 
 def spaced_labels(labels: list[str], widths: list[float], cell_px: float, gap_px: float,
@@ -96,6 +169,13 @@ class HiddenStatePanel(Panel):
                                  "so patterns over time become visible")
         self.ordering.currentIndexChanged.connect(self._ordering_changed)
         options.addWidget(self.ordering)
+        self.show_label = QtWidgets.QLabel("Show")
+        options.addWidget(self.show_label)
+        self.shown = QtWidgets.QComboBox()
+        self.shown.setToolTip("A gated cell's hidden state h, the LSTM's cell state c, or one gate's "
+                              "activations at every unit and timestep")
+        self.shown.currentIndexChanged.connect(self._shown_changed)
+        options.addWidget(self.shown)
         options.addStretch(1)
         self.layout.addLayout(options)
 
@@ -130,10 +210,36 @@ class HiddenStatePanel(Panel):
         self._ordered_at = 0.0
         self._shape: tuple[int, int] | None = None
         self._levels = (-1.0, 1.0)
-        self._activation = ""
+        self._activation = ("", "")
         self._hover_cell: tuple[int, int] | None = None
         self._tick_key: tuple = ()
         self._recent_max = 1.0
+        self._key = "h"  # what the image shows
+        self._cell = ""
+        self._fill_shown("rnn")
+
+    @property
+    def shown_key(self) -> str:
+        """What is shown: "h", "c" or a gate's letter."""
+        key = self.shown.currentData()
+        return key if isinstance(key, str) else "h"
+
+    def _fill_shown(self, cell: str) -> None:
+        """The menu's entries for ``cell``, keeping the choice if the cell has it (else h)."""
+        if cell == self._cell:
+            return
+        keep = self.shown_key if self.shown.count() else "h"
+        entries = SHOWN.get(cell, SHOWN["rnn"])
+        self.shown.blockSignals(True)
+        self.shown.clear()
+        for key, text in entries:
+            self.shown.addItem(text, key)
+        self.shown.setCurrentIndex(max(self.shown.findData(keep), 0))
+        self.shown.blockSignals(False)
+        self._cell = cell
+        gated = len(entries) > 1
+        self.show_label.setVisible(gated)
+        self.shown.setVisible(gated)
 
     def start_run(self, data: RunData) -> None:
         self._hidden, self._order, self._mean, self._shape = None, None, None, None
@@ -141,11 +247,22 @@ class HiddenStatePanel(Panel):
         self._hover_cell = None
         self.hover.setText(HOVER_HINT)
         self._recent.clear()
-        self._activation = ""
+        self._activation = ("", "")
         self._tick_key = ()
         self._recent_max = 1.0
         self.image.clear()
         self.plot.getAxis("bottom").setTicks([[], []])  # the old run's inputs
+        self._fill_shown(data.config.cell)
+
+    def _shown_changed(self) -> None:
+        """Another quantity: its own scale, running mean and sorted order from now on."""
+        self._recent.clear()
+        self._mean, self._order, self._recent_max, self._ordered_at = None, None, 1.0, 0.0
+        self._shape = None
+        self._hover_cell = None
+        if self._data is not None:
+            self.invalidate()
+            self.update(self._data)
 
     def _ordering_changed(self) -> None:
         self._ordered_at = 0.0
@@ -158,20 +275,27 @@ class HiddenStatePanel(Panel):
         if not self.needs_redraw(data) or data.latest is None:
             return
         report = data.latest
-        hidden = np.asarray(report.hidden)  # (T, H)
+        cell = data.config.cell
+        self._fill_shown(cell)
+        key = self.shown_key
+        hidden = shown_values(report, cell, key)  # (T, H)
+        if hidden is None:
+            key, hidden = "h", np.asarray(report.hidden)
         if hidden.ndim != 2 or hidden.size == 0:
             return
+        self._key = key
         self._hidden, self._tokens = hidden, report.input_tokens
         steps, units = hidden.shape
         finite = hidden[np.isfinite(hidden)]
         if finite.size:
-            self._recent_max = max(0.98 * self._recent_max, float(np.percentile(finite, 99)))
+            size = np.abs(finite) if key == "c" else finite
+            self._recent_max = max(0.98 * self._recent_max, float(np.percentile(size, 99)))
         if self._shape is None or self._shape[1] != units:
             self._order = np.arange(units)
             self._mean = None
             self._recent.clear()
         self._update_order(hidden)
-        self._set_levels(report.activation)
+        self._set_levels(key, report.activation)
         self.image.setImage(hidden.T[self._order], levels=self._levels, autoLevels=False)
         if self._shape != hidden.shape:
             self._shape = hidden.shape
@@ -181,17 +305,25 @@ class HiddenStatePanel(Panel):
             self.plot.setRange(xRange=(0, steps), yRange=(0, units), padding=0)
         self._set_time_ticks()
         self._refresh_hover()
+        shape = f"<b>{units} units × {steps} timesteps</b> · step {report.step:,}"
+        if key != "h":
+            self.set_live_summary(f"{gated_summary(key, hidden)} · {shape}")
+            return
         sat = report.saturation
         what = "dead (h = 0)" if report.activation == "relu" else "saturated (f′ ≈ 0)"
         colour = VERMILION if sat > 0.5 else "#202020"
-        self.set_live_summary(f"<b>{units} units × {steps} timesteps</b> · step {report.step:,} · "
-                              f"<b style='color:{colour}'>{sat:.1%}</b> {what}")
+        self.set_live_summary(f"{shape} · <b style='color:{colour}'>{sat:.1%}</b> {what}")
 
-    def _set_levels(self, activation: str) -> None:
-        levels = activation_levels(activation, self._recent_max)
-        if activation != self._activation or levels != self._levels:
-            self._activation, self._levels = activation, levels
-            self.colour_bar.setColorMap({"tanh": "CET-D1", "sigmoid": "viridis"}.get(activation, "inferno"))
+    def _set_levels(self, key: str, activation: str) -> None:
+        levels, colour_map = levels_of(key, activation, self._recent_max)
+        scale = (key, activation)
+        if scale != self._activation or levels != self._levels:
+            if scale != self._activation:
+                self.colour_bar.setColorMap(colour_map)
+                axis = self.colour_bar.getAxis("left")
+                label = "activation h" if key == "h" else f"{NAMES[key]} {key}"
+                axis.setLabel(label, **axis.labelStyle)
+            self._activation, self._levels = scale, levels
             self.colour_bar.setLevels(levels)
 
     def _update_order(self, hidden: np.ndarray) -> None:
@@ -249,7 +381,7 @@ class HiddenStatePanel(Panel):
         unit = int(self._order[row])
         token = self._tokens[t] if t < len(self._tokens) else ""
         return (f"t = {t}   input {token_label(token)!r}   unit {unit}   "
-                f"h = {fmt(float(self._hidden[t, unit]), 4)}")
+                f"{self._key} = {fmt(float(self._hidden[t, unit]), 4)}")
 
     def _refresh_hover(self) -> None:
         if self._hover_cell is None or self._hidden is None:

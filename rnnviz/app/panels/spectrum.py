@@ -5,6 +5,12 @@ largest singular value σ₁ < 1/γ is *sufficient* for gradients through time t
 spectral radius ρ = max|λ| > 1 is *necessary* for them to explode. Neither works the other
 way round. Every eigenvalue lies inside the circle of radius σ₁ (|λ| ≤ σ₁), so both circles
 are drawn, each under its own name, and both numbers are tracked over steps.
+
+In a gated cell the gates multiply the recurrent path, so W_hh alone decides nothing: the
+panel shows instead the recurrent Jacobian ∂s_t/∂s_{t-1} of the whole state (h for the GRU,
+(h, c) for the LSTM), averaged over the watched sequence (``rnnviz.core.diagnostics``). Its
+ρ says what repeating the average step would do to the state; a mean of Jacobians is not
+their product, so it is a tendency, not the rate at which a gradient grows over many steps.
 """
 
 from __future__ import annotations
@@ -30,11 +36,40 @@ from rnnviz.app.panels.base import (
     pen,
     plot_columns,
 )
-from rnnviz.app.qt import pg
+from rnnviz.app.qt import QtWidgets, pg
 from rnnviz.app.run_data import RunData
 
 _CIRCLE = np.exp(1j * np.linspace(0.0, 2.0 * np.pi, 181))
 DIGITS = 4  # ρ and σ₁ as the summary prints them
+NEAR_ONE = 0.9  # a mean Jacobian's ρ from here to 1 "carries" the state
+TITLES = {"rnn": "Spectrum of W_hh", "lstm": "Spectrum of the recurrent Jacobian",
+          "gru": "Spectrum of the recurrent Jacobian"}
+JACOBIANS = {"lstm": "∂(h,c)<sub>t</sub>/∂(h,c)<sub>t−1</sub>", "gru": "∂h<sub>t</sub>/∂h<sub>t−1</sub>"}
+
+
+def _legend_entries(cell: str) -> list[tuple[str, str]]:
+    of = "W_hh" if cell == "rnn" else "mean J"
+    return [("●", "eigenvalues λ" if cell == "rnn" else "eigenvalues λ of the mean J"),
+            (f"<span style='color:{GREY}'>◯</span>", "|λ| = 1"),
+            (f"<span style='color:{VERMILION}'>┄ ━</span>", "ρ = max|λ|"),
+            (f"<span style='color:{BLUE}'>┄ ━</span>", f"σ₁ = ‖{of}‖₂ ≥ ρ")]
+
+
+def jacobian_hint(rho: float, sigma: float) -> str:
+    """What ρ of the mean recurrent Jacobian says, no more than it can (true of the numbers as
+    printed, with DIGITS significant digits)."""
+    if not (math.isfinite(rho) and math.isfinite(sigma)):
+        return f"<span style='color:{VERMILION}'>the Jacobian is not finite</span>"
+    rho = float(fmt(rho, DIGITS))
+    if rho > 1:
+        colour, said = VERMILION, "ρ &gt; 1: repeating the average step would grow some direction"
+    elif rho >= NEAR_ONE:
+        colour, said = ORANGE, (f"ρ near 1 (≥ {NEAR_ONE:g}): the average step carries some direction of the "
+                                "state almost unchanged")
+    else:
+        colour, said = BLUE, f"ρ &lt; {NEAR_ONE:g}: repeating the average step would fade every direction"
+    return (f"<span style='color:{colour}'>{said}</span> · <span style='color:{GREY}'>a mean of "
+            "Jacobians is not their product: a tendency, not the gradient's growth rate</span>")
 
 
 def spectrum_hint(activation: str, rho: float, sigma: float) -> str:
@@ -84,9 +119,7 @@ class SpectrumPanel(Panel):
         self.radius_curve = dense_curve(self.history, pen=pen(VERMILION, 2))
         self.sigma_curve = dense_curve(self.history, pen=pen(BLUE, 2))
         # The legend is a line above the plots: inside, it covered the unit circle and the curves.
-        self.legend = legend_row([("●", "eigenvalues λ"), (f"<span style='color:{GREY}'>◯</span>", "|λ| = 1"),
-                                  (f"<span style='color:{VERMILION}'>┄ ━</span>", "ρ = max|λ|"),
-                                  (f"<span style='color:{BLUE}'>┄ ━</span>", "σ₁ = ‖W_hh‖₂ ≥ ρ")])
+        self.legend = legend_row(_legend_entries("rnn"))
         self.layout.insertWidget(self.layout.indexOf(self.view), self.legend)
         one = pg.InfiniteLine(pos=1.0, angle=0, pen=pen(GREY, 1, dashed=True), movable=False)
         self.history.addItem(one)
@@ -95,6 +128,7 @@ class SpectrumPanel(Panel):
         self.history_range = StableRange(self.history)
 
     def start_run(self, data: RunData) -> None:
+        self._show_cell(data.config.cell)
         self.history_range.reset()
         self._extent = 0.0
         self._spectrum_step = -1
@@ -102,6 +136,16 @@ class SpectrumPanel(Panel):
                       self.sigma_curve):
             curve.setData([], [])
         self.history.setRange(xRange=(data.step, data.step + 10), yRange=(0, 2), padding=0.02)
+
+    def _show_cell(self, cell: str) -> None:
+        """Title and legend for what the cell's spectrum is of (W_hh or the mean Jacobian)."""
+        self.title = TITLES.get(cell, TITLES["rnn"])
+        fresh = legend_row(_legend_entries(cell))
+        self.legend.setText(fresh.text())
+        fresh.deleteLater()
+        dock = self.widget.parentWidget()  # the window's dock, titled when it was made
+        if isinstance(dock, QtWidgets.QDockWidget):
+            dock.setWindowTitle(self.title)
 
     def update(self, data: RunData) -> None:
         if not self.needs_redraw(data) or data.latest is None or data.latest.spectrum is None:
@@ -130,19 +174,22 @@ class SpectrumPanel(Panel):
         if extent != self._extent:
             self._extent = extent
             self.plane.setRange(xRange=(-extent, extent), yRange=(-extent, extent), padding=0)
+        rho_text = f"<b style='color:{VERMILION}'>ρ = {fmt(rho, DIGITS)}</b>"
+        sigma_text = f"<b style='color:{BLUE}'>σ₁ = {fmt(sigma, DIGITS)}</b>"
+        when = f"step {report.spectrum_step:,}"
         cell = data.config.cell
         if cell == "rnn":
             hint = spectrum_hint(report.activation, rho, sigma)
-        else:
-            # Pascanu et al.'s conditions are about h_t = f(W_hh h_{t-1} + ...); in a gated cell
-            # the gates multiply the recurrent path, so this block alone decides nothing.
-            block = "g" if cell == "lstm" else "n"
-            hint = (f"<span style='color:{GREY}'>{cell.upper()}: the candidate block W_h{block}; its gates "
-                    "scale the recurrent path, so ρ and σ₁ alone decide nothing here</span>")
-        self.set_live_summary(
-            f"spectral radius <b style='color:{VERMILION}'>ρ = {fmt(rho, DIGITS)}</b> · largest singular "
-            f"value <b style='color:{BLUE}'>σ₁ = {fmt(sigma, DIGITS)}</b> · step {report.spectrum_step:,}"
-            f"<br>{hint}")
+            self.set_live_summary(f"spectral radius {rho_text} · largest singular value {sigma_text} · "
+                                  f"{when}<br>{hint}")
+            return
+        # Pascanu et al.'s conditions are about h_t = f(W_hh h_{t-1} + ...); in a gated cell the
+        # gates multiply the recurrent path, and the Jacobian of the whole state takes W_hh's place.
+        # (The legend names ρ and σ₁: the label is long enough.)
+        label = f"recurrent Jacobian {JACOBIANS[cell]}, averaged over the watched sequence"
+        self.set_live_summary(f"{cell.upper()}: <b>{label}</b> · {rho_text} · {sigma_text} · {when}"
+                              f"<br>{jacobian_hint(rho, sigma)}")
 
     def waiting_summary(self, data: RunData) -> str:
-        return f"step {data.step:,} · W_hh not measured yet (every {data.config.spectrum_every} steps)"
+        what = "W_hh" if data.config.cell == "rnn" else "the recurrent Jacobian"
+        return f"step {data.step:,} · {what} not measured yet (every {data.config.spectrum_every} steps)"
