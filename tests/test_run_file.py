@@ -156,12 +156,12 @@ def test_history_columns_are_matched_by_name(tmp_path):
     columns both know are kept, a column only the file has is left out, one it lacks is NaN."""
     _, recorder = recorded(SINE, 30)
     meta, arrays = recorder.data.to_state()
-    meta["steps"]["columns"] = [c if c != "grad_before.b_h" else "grad_before.b_xh"
+    meta["steps"]["columns"] = [c if c != "grad_before.b_h" else "grad_before.W_unknown"
                                 for c in meta["steps"]["columns"]]
-    arrays["steps.grad_before.b_xh"] = arrays.pop("steps.grad_before.b_h")
+    arrays["steps.grad_before.W_unknown"] = arrays.pop("steps.grad_before.b_h")
     restored = RunData.from_state(json.loads(json.dumps(meta)), arrays)
     assert np.isnan(restored.steps.column("grad_before.b_h")).all()
-    assert "grad_before.b_xh" not in restored.steps.names
+    assert "grad_before.W_unknown" not in restored.steps.names
     np.testing.assert_array_equal(restored.steps.column("loss"), recorder.data.steps.column("loss"))
 
 
