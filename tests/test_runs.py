@@ -189,3 +189,66 @@ def test_removing_the_run_beside_stops_its_process(make_window, qtbot) -> None:
     window.runs.remove(other)
     assert window.beside.session is None and not process.is_alive()
     assert not other.live
+
+
+def test_gradient_and_spectrum_panels_draw_the_other_runs_too(qtbot, runs) -> None:
+    from rnnviz.app.panels.gradients import GradientNormsPanel
+    from rnnviz.app.panels.spectrum import SpectrumPanel
+
+    other, _ = make_run(SMALL_CHARLM.replace(lr=0.03), 12)
+    runs.adopt(other)
+    current, _ = make_run(SMALL_CHARLM, 6)
+    runs.adopt(current)
+    compared = runs.comparisons()
+    gradients = shown_panel(qtbot, GradientNormsPanel)
+    gradients.set_comparisons(compared)
+    gradients.update(current)
+    x, y = curve(gradients.compared.items[0])
+    assert np.array_equal(x, other.steps.column("step"))
+    assert np.allclose(y, other.steps.column("global_before"))
+    assert f"{compared[0].name}: global".replace(" ", "&nbsp;") in gradients.legend.text()
+    spectrum = shown_panel(qtbot, SpectrumPanel)
+    spectrum.update(current)
+    spectrum.set_comparisons(compared)  # after a first drawing: the spectrum did not change, still drawn
+    spectrum.update(current)
+    x, y = curve(spectrum.compared_radius.items[0])
+    assert np.array_equal(x, other.spectra.column("step"))
+    assert np.allclose(y, other.spectra.column("spectral_radius"))
+    sigma_item, radius_item = spectrum.compared_sigma.items[0], spectrum.compared_radius.items[0]
+    assert np.allclose(curve(sigma_item)[1], other.spectra.column("largest_singular_value"))
+    assert sigma_item.opts["pen"].style() != radius_item.opts["pen"].style()  # σ₁ dotted, ρ dashed
+    assert compared[0].name.replace(" ", "&nbsp;") in spectrum.legend.text()
+
+
+def test_the_curves_mark_the_snapshot_the_history_bar_shows(qtbot) -> None:
+    from rnnviz.app.panels.flow import GradientFlowPanel
+    from rnnviz.app.panels.gradients import GradientNormsPanel
+    from rnnviz.app.panels.loss import LossPanel
+    from rnnviz.app.panels.spectrum import SpectrumPanel
+    from rnnviz.app.run_data import RunData, task_info
+    from rnnviz.app.training_process import _Accumulator, run_details
+    from rnnviz.training import Trainer
+    from rnnviz.training.timeline import snapshot_due, take_snapshot
+
+    trainer = Trainer(SMALL_CHARLM)
+    data = RunData(task_info(run_details(trainer)), trainer.config)
+    acc = _Accumulator()
+    for _ in range(25):
+        report = trainer.step()
+        acc.add(report)
+        if snapshot_due(report.step, 1000):
+            acc.snapshots.append(take_snapshot(trainer, report))
+    data.add_batch(acc.take(run=1, seq=1, running=False))
+    panels = [shown_panel(qtbot, cls)
+              for cls in (LossPanel, GradientNormsPanel, SpectrumPanel, GradientFlowPanel)]
+    for panel in panels:
+        panel.update(data)
+        assert not panel.viewing.isVisible()
+    data.view(20)
+    for panel in panels:
+        panel.update(data)
+        assert panel.viewing.isVisible() and panel.viewing.value() == 20, type(panel).__name__
+    data.view(None)
+    for panel in panels:
+        panel.update(data)
+        assert not panel.viewing.isVisible()

@@ -15,9 +15,9 @@ from rnnviz.app.run_data import RunData
 from rnnviz.training import TrainConfig
 from rnnviz.training.config import config_differences
 
-# Paul Tol's "muted" colours: none of them is a colour the panels use for the current run
-# (Okabe-Ito blue, orange, vermilion, grey), and they stay apart on a projector.
-COMPARISON_COLOURS = ("#882255", "#117733", "#332288", "#999933", "#AA4499", "#44AA99", "#661100")
+# Paul Tol's "muted" colours, leaving out those the panels use for the current run (Okabe-Ito,
+# and wine for b_hh); drawn dashed, they stay apart from the current run's curves on a projector.
+COMPARISON_COLOURS = ("#332288", "#999933", "#117733", "#CC6677", "#661100", "#44AA99", "#AA4499")
 MAX_RUNS = 10  # RunData is bounded (a few MB each); the oldest hidden runs go first
 
 

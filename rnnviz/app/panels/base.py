@@ -350,18 +350,35 @@ def legend_row(entries: list[tuple[str, str]]) -> QtWidgets.QLabel:
     return label
 
 
-def comparison_swatch(colour: str) -> str:
-    """The legend's mark for a compared run: a dashed line in its colour."""
-    return f"<span style='color:{colour}'>╍╍</span>"
+def comparison_swatch(colour: str, dotted: bool = False) -> str:
+    """The legend's mark for a compared run: a dashed (or dotted) line in its colour."""
+    return f"<span style='color:{colour}'>{'┈┈' if dotted else '╍╍'}</span>"
+
+
+def compared_series(runs: list[Any], history: str, column: str, columns: int,
+                    ) -> tuple[list[tuple[str, np.ndarray, np.ndarray]], list[np.ndarray], list[np.ndarray]]:
+    """(colour, steps, values) of ``history.column`` for each compared run that has any, thinned
+    to ``columns`` pixel columns; plus their step ends and values, for fitting a view range."""
+    series, steps, values = [], [], []
+    for run in runs:
+        table = getattr(run.data, history)
+        if len(table) == 0:
+            continue
+        x, (y,) = envelope(table.column("step"), [table.column(column)], columns)
+        series.append((run.colour, x, y))
+        steps.append(ends(x))
+        values.append(y)
+    return series, steps, values
 
 
 class ComparisonCurves:
     """One dashed curve per compared run (another run of the window, drawn beside the current
     one in its own colour), made as needed and emptied when no longer used."""
 
-    def __init__(self, plot: pg.PlotItem, width: float = 2) -> None:
+    def __init__(self, plot: pg.PlotItem, width: float = 2, dotted: bool = False) -> None:
         self.plot = plot
         self.width = width
+        self.dotted = dotted  # a second quantity per run (σ₁ beside ρ): dots instead of dashes
         self.items: list[pg.PlotDataItem] = []
 
     def draw(self, series: list[tuple[str, np.ndarray, np.ndarray]]) -> None:
@@ -371,7 +388,10 @@ class ComparisonCurves:
             item.setZValue(-1)  # under the current run's curves
             self.items.append(item)
         for item, (colour, x, y) in zip(self.items, series, strict=False):
-            item.setPen(pen(colour, self.width, dashed=True))
+            line = pen(colour, self.width, dashed=True)
+            if self.dotted:
+                line.setStyle(Qt.PenStyle.DotLine)
+            item.setPen(line)
             item.setData(x, y)
         for item in self.items[len(series):]:
             item.setData([], [])

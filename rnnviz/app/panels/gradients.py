@@ -24,13 +24,17 @@ from rnnviz.app.panels.base import (
     PURPLE,
     VERMILION,
     ZERO_ROOM,
+    ComparisonCurves,
     Panel,
     StableRange,
     at_floor,
+    compared_series,
+    comparison_swatch,
     dense_curve,
     ends,
     envelope,
     fmt,
+    legend_html,
     legend_row,
     log_floor,
     new_plot,
@@ -38,6 +42,8 @@ from rnnviz.app.panels.base import (
     pen,
     plot_columns,
     set_line,
+    show_view_marker,
+    view_marker,
 )
 from rnnviz.app.qt import QtWidgets, pg
 from rnnviz.app.run_data import RECENT_WINDOW, RunData
@@ -89,6 +95,10 @@ class GradientNormsPanel(Panel):
         self.before: dict[str, pg.PlotDataItem] = {}
         self.after: dict[str, pg.PlotDataItem] = {}
         self._show_params("rnn")
+        self.compared = ComparisonCurves(self.plot)  # other runs' global norm before clipping
+        self.viewing = view_marker(self.plot)
+        self._legend_base: list[tuple[str, str]] = []
+        self._legend_runs: tuple = ()
         self.global_before = dense_curve(self.plot, pen=pen(BLACK, 2), name="global, before clipping",
                                          connect="finite")
         self.global_after = dense_curve(self.plot, pen=pen(GREY, 2, dashed=True),
@@ -127,7 +137,9 @@ class GradientNormsPanel(Panel):
         swatches += [("<b>━</b>", "global"), (f"<span style='color:{GREY}'>┅</span>", "after clipping"),
                      (f"<span style='color:{VERMILION}'>▬</span>", "clipped"),
                      (f"<span style='color:{VERMILION}'>┄</span>", "threshold")]
-        self.legend.setText(legend_row(swatches).text())
+        self._legend_base = swatches
+        self._legend_runs = ()
+        self.legend.setText(legend_html(swatches))
         tip = ("Thin lines: each parameter's gradient norm; black: all together. The red band along the "
                "bottom marks the steps where clipping fired.")
         if cell == "lstm":
@@ -186,10 +198,24 @@ class GradientNormsPanel(Panel):
         limits = [np.array([threshold])] if threshold is not None else []
         if has_zero:
             limits.append(np.array([floor / ZERO_ROOM]))  # room below the floor for its "0" label
-        self.range.fit([ends(steps.column("step"))], [*shown, *limits], log_y=True)
+        series, other_x, others = compared_series(self.comparisons, "steps", "global_before",
+                                                  plot_columns(self.plot))
+        # (the log axis leaves zeros out; the current run's floor is for its own curves)
+        others = [np.where(y > 0, y, np.nan) for y in others]
+        self.compared.draw([(c, x_, y_) for (c, x_, _), y_ in zip(series, others, strict=True)])
+        self._name_comparisons()
+        self.range.fit([ends(steps.column("step")), *other_x], [*shown, *limits, *others], log_y=True)
+        show_view_marker(self.viewing, data)
         self._mark_clipping(steps, final=not data.running)
         self._place_threshold(report.clip_mode, report.clip_value)
         self.set_live_summary(self._summary(data))
+
+    def _name_comparisons(self) -> None:
+        names = tuple((run.colour, run.name) for run in self.comparisons)
+        if names != self._legend_runs:
+            self._legend_runs = names
+            self.legend.setText(legend_html(self._legend_base + [(comparison_swatch(c), f"{n}: global")
+                                                                 for c, n in names]))
 
     @staticmethod
     def _summary(data: RunData) -> str:

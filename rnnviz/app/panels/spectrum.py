@@ -24,17 +24,23 @@ from rnnviz.app.panels.base import (
     GREY,
     ORANGE,
     VERMILION,
+    ComparisonCurves,
     Panel,
     StableRange,
+    compared_series,
+    comparison_swatch,
     dense_curve,
     ends,
     envelope,
     fmt,
+    legend_html,
     legend_row,
     new_plot,
     new_view,
     pen,
     plot_columns,
+    show_view_marker,
+    view_marker,
 )
 from rnnviz.app.qt import QtWidgets, pg
 from rnnviz.app.run_data import RunData
@@ -118,6 +124,11 @@ class SpectrumPanel(Panel):
                                            symbolBrush=(0, 0, 0, 170))
         self.radius_curve = dense_curve(self.history, pen=pen(VERMILION, 2))
         self.sigma_curve = dense_curve(self.history, pen=pen(BLUE, 2))
+        self.compared_radius = ComparisonCurves(self.history)  # other runs' ρ, dashed
+        self.compared_sigma = ComparisonCurves(self.history, dotted=True)  # and σ₁, dotted
+        self.viewing = view_marker(self.history)
+        self._legend_base: list[tuple[str, str]] = []
+        self._legend_runs: tuple = ()
         # The legend is a line above the plots: inside, it covered the unit circle and the curves.
         self.legend = legend_row(_legend_entries("rnn"))
         self.layout.insertWidget(self.layout.indexOf(self.view), self.legend)
@@ -140,9 +151,9 @@ class SpectrumPanel(Panel):
     def _show_cell(self, cell: str) -> None:
         """Title and legend for what the cell's spectrum is of (W_hh or the mean Jacobian)."""
         self.title = TITLES.get(cell, TITLES["rnn"])
-        fresh = legend_row(_legend_entries(cell))
-        self.legend.setText(fresh.text())
-        fresh.deleteLater()
+        self._legend_base = _legend_entries(cell)
+        self._legend_runs = ()
+        self.legend.setText(legend_html(self._legend_base))
         dock = self.widget.parentWidget()  # the window's dock, titled when it was made
         if isinstance(dock, QtWidgets.QDockWidget):
             dock.setWindowTitle(self.title)
@@ -151,6 +162,7 @@ class SpectrumPanel(Panel):
         if not self.needs_redraw(data) or data.latest is None or data.latest.spectrum is None:
             return
         report = data.latest
+        show_view_marker(self.viewing, data)
         if report.spectrum_step == self._spectrum_step:
             return  # nothing new: the spectrum is computed every spectrum_every steps
         self._spectrum_step = report.spectrum_step
@@ -160,7 +172,19 @@ class SpectrumPanel(Panel):
         x, (rhos, sigmas) = envelope(steps, [rhos, sigmas], plot_columns(self.history))
         self.radius_curve.setData(x, rhos)
         self.sigma_curve.setData(x, sigmas)
-        self.history_range.fit([ends(steps)], [rhos, sigmas, np.array([1.0])])
+        columns = plot_columns(self.history)
+        radii, other_x, other_rhos = compared_series(self.comparisons, "spectra", "spectral_radius", columns)
+        sigmas_drawn, _, other_sigmas = compared_series(self.comparisons, "spectra", "largest_singular_value",
+                                                        columns)
+        self.compared_radius.draw(radii)
+        self.compared_sigma.draw(sigmas_drawn)
+        names = tuple((run.colour, run.name) for run in self.comparisons if len(run.data.spectra))
+        if names != self._legend_runs:
+            self._legend_runs = names
+            self.legend.setText(legend_html(self._legend_base + [
+                (comparison_swatch(c) + comparison_swatch(c, dotted=True), f"{n}: ρ, σ₁") for c, n in names]))
+        self.history_range.fit([ends(steps), *other_x], [rhos, sigmas, np.array([1.0]), *other_rhos,
+                                                         *other_sigmas])
         spec = report.spectrum
         assert spec is not None  # checked on entry
         eig = np.asarray(spec.eigenvalues)
@@ -189,6 +213,10 @@ class SpectrumPanel(Panel):
         label = f"recurrent Jacobian {JACOBIANS[cell]}, averaged over the watched sequence"
         self.set_live_summary(f"{cell.upper()}: <b>{label}</b> · {rho_text} · {sigma_text} · {when}"
                               f"<br>{jacobian_hint(rho, sigma)}")
+
+    def invalidate(self) -> None:
+        self._spectrum_step = -1  # draw again even if the spectrum did not change (other runs did)
+        super().invalidate()
 
     def waiting_summary(self, data: RunData) -> str:
         what = "W_hh" if data.config.cell == "rnn" else "the recurrent Jacobian"
