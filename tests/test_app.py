@@ -604,7 +604,8 @@ def test_export_png_and_csv(window: MainWindow, qtbot, tmp_path: Path) -> None:
 
     written = window.export_png(str(tmp_path / "png"))
     names = {p.name for p in written}
-    visible = [key for key, dock in window.docks.items() if key not in ("controls", "runs") and dock.isVisible()]
+    visible = [key for key, dock in window.docks.items()
+               if key not in ("controls", "runs") and dock.isVisible()]
     assert len(visible) >= 6
     for key in visible:
         assert f"rnnviz-{key}.png" in names, key
