@@ -5,7 +5,7 @@ the run is then carried on to ``--steps`` by feeding the window's ``RunData`` ba
 same shape, with the step numbers moved on and a fresh copy of the trainer's state at every
 step the timeline keeps, exactly as the training process would send them. Printed at each
 decade: the Python memory the RunData holds (tracemalloc), the snapshots' share, how many
-snapshots are kept, and the size of the run file when the run-file module is available.
+snapshots are kept, and the size of the run file (``rnnviz/runs``) that holds it all.
 
 Run:  PYTHONPATH=. python benchmarks/history_memory.py [--preset charlm] [--steps 1000000] [--real 200]
 """
@@ -86,24 +86,21 @@ def main(argv: list[str] | None = None) -> None:
         if step >= next_decade or step >= args.steps:
             gc.collect()
             held = tracemalloc.get_traced_memory()[0] - base
-            rows.append((step, held, data.timeline.nbytes, len(data.timeline), disk_size(data)))
+            disk = disk_size(data, trainer.state())
+            rows.append((step, held, data.timeline.nbytes, len(data.timeline), disk))
             next_decade *= 10
     del template
     print(f"\n{'steps':>10} {'RunData MB':>11} {'snapshots MB':>13} {'snapshots':>10} {'run file MB':>12}")
     for step, held, snap_bytes, count, disk in rows:
-        disk_text = f"{disk / 1e6:12.1f}" if disk is not None else f"{'n/a':>12}"
-        print(f"{step:>10,} {held / 1e6:11.1f} {snap_bytes / 1e6:13.1f} {count:>10} {disk_text}")
+        print(f"{step:>10,} {held / 1e6:11.1f} {snap_bytes / 1e6:13.1f} {count:>10} {disk / 1e6:12.1f}")
 
 
-def disk_size(data) -> int | None:
-    """The size of the run file of ``data``, if this rnnviz can write run files."""
-    try:
-        from rnnviz.app.run_files import save_run_data  # type: ignore[attr-defined]
-    except ImportError:
-        return None
+def disk_size(data, weights) -> int:
+    """The size of ``data``'s run file (with ``weights``, the trainer's state)."""
+    from rnnviz.runs.file import save_run
+
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "run.rnnviz"
-        save_run_data(data, path)
+        path = save_run(Path(folder) / "run.rnnviz", data, weights)
         return path.stat().st_size
 
 
