@@ -252,3 +252,23 @@ def test_the_curves_mark_the_snapshot_the_history_bar_shows(qtbot) -> None:
     for panel in panels:
         panel.update(data)
         assert not panel.viewing.isVisible()
+
+
+def test_a_saved_run_can_be_added_to_compare_while_the_current_one_trains(make_window, qtbot, tmp_path):
+    from rnnviz.runs.file import save_run
+    from rnnviz.training import Trainer
+
+    trainer = Trainer(TrainConfig(task="sine", hidden=8, seq_len=10, batch=4))
+    saved, _ = make_run(SMALL_CHARLM, 8)
+    path = save_run(tmp_path / "earlier", saved, trainer.state())
+    window = make_window(config=TrainConfig(task="sine", hidden=8, seq_len=10, batch=4))
+    qtbot.waitUntil(lambda: window.session.data.step >= 2, timeout=20_000)
+    current = window.session.data
+    assert window.run_files.add_to_compare(path)
+    assert window.session.data is current and window.runs.current.data is current
+    added = window.runs.entries[-1]
+    assert added.name == "earlier" and added.source == str(path) and added.data.step == 8
+    assert window.loss_panel.comparisons == [added]
+    (tmp_path / "junk.rnnviz").write_bytes(b"not a run")
+    assert not window.run_files.add_to_compare(tmp_path / "junk.rnnviz")
+    assert "Could not add junk.rnnviz" in window.last_problem and len(window.runs) == 2

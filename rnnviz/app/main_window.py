@@ -363,6 +363,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.start_action.triggered.connect(self.beside.follow_running)
         self.step_action.triggered.connect(self.beside.step_once)
         self.runs_view.run_both_requested.connect(lambda entry: self.beside.start(entry, self.speed.pace))
+        self.runs_view.add_file_requested.connect(lambda: self.run_files.add_to_compare())
         c = self.controls
         c.live_changed.connect(self._apply_live)
         c.preset_chosen.connect(lambda name: self.choose_preset(name, confirm=True))

@@ -85,6 +85,31 @@ class RunFiles(QtCore.QObject):
                                        "continues it.", 8000)
         return request
 
+    def add_to_compare(self, path: str | Path | None = None) -> bool:
+        """Put a saved run beside the current one in the Runs list (the current run trains on);
+        a bad file, or a checkpoint with no curves, is one sentence in the banner."""
+        window = self.window
+        if not path:
+            chosen, _ = QtWidgets.QFileDialog.getOpenFileName(
+                window, "Add a run to compare", str(Path.home()), f"rnnviz runs (*{EXTENSION})")
+            if not chosen:
+                return False
+            path = chosen
+        path = Path(path)
+        try:
+            run = load_run(path)
+        except CheckpointError as exc:
+            window.show_problem(f"Could not add {path.name}: {as_sentence(str(exc))}", kind="warning")
+            return False
+        if run.data is None:
+            window.show_problem(f"{path.name} is a checkpoint: it has weights but no curves to compare. "
+                                "File → Open run trains on from it.", kind="warning")
+            return False
+        window.runs.add(run.data, name=path.stem if path.stem != "run" else path.parent.name or path.stem,
+                        source=str(path))
+        window.statusBar().showMessage(f"Added {path.name} to the Runs list: step {run.data.step:,}", 8000)
+        return True
+
     # -------------------------------------------------------------------- save
     def save(self, path: str | Path | None = None, on_saved: Callable[[Path], None] | None = None) -> None:
         """Write the current run to ``path`` (asked for if not given); ``on_saved(path)`` once

@@ -38,6 +38,7 @@ class RunsDock(QtWidgets.QWidget):
     """A table over a RunList; edits (name, visibility) go back to the list."""
 
     run_both_requested = Signal(object)  # the RunEntry to train beside the current run
+    add_file_requested = Signal()  # a saved run to add to the list
 
     def __init__(self, runs: RunList, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -69,6 +70,10 @@ class RunsDock(QtWidgets.QWidget):
                                         "settings from step 0 beside it, in a second training process")
         self.run_both_button.clicked.connect(self._run_both_selected)
         buttons.addWidget(self.run_both_button)
+        self.add_button = QtWidgets.QPushButton("Add file…")
+        self.add_button.setToolTip("Add a saved run (.rnnviz) to the list, to compare with the current run")
+        self.add_button.clicked.connect(self.add_file_requested)
+        buttons.addWidget(self.add_button)
         buttons.addStretch(1)
         layout.addLayout(buttons)
         self._filling = False
