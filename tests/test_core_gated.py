@@ -368,7 +368,8 @@ def test_init_gated_params_puts_the_forget_bias_in_one_gate_block_of_b_xh():
     from rnnviz.core.init import init_gated_params
 
     plain = init_gated_params(3, 5, 2, 3, "uniform", np.random.default_rng(4))
-    biased = init_gated_params(3, 5, 2, 3, "uniform", np.random.default_rng(4), forget_gate=1, forget_bias=2.0)
+    biased = init_gated_params(3, 5, 2, 3, "uniform", np.random.default_rng(4),
+                               forget_gate=1, forget_bias=2.0)
     np.testing.assert_array_equal(biased["b_xh"], [0.0] * 5 + [2.0] * 5 + [0.0] * 5)
     assert not plain["b_xh"].any() and not biased["b_hh"].any()
     for name in ("W_xh", "W_hh", "W_hy"):
