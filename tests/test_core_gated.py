@@ -323,18 +323,59 @@ def test_layout_matches_pytorch_and_params_are_views(cell):
 
 
 def test_forget_bias_starts_the_forget_gate_block_and_is_settable():
-    """The forget gate's block of b_xh starts at forget_bias (1.0 unless set); every other
-    bias starts at zero; the GRU has no forget gate and takes no forget_bias."""
+    """The LSTM's forget gate's block of b_xh starts at forget_bias (1.0 unless set); every other
+    bias starts at zero, and the weights are drawn as without it."""
     default = LSTM(3, 4, 2, seed=0)
     np.testing.assert_array_equal(default.params["b_xh"], [0, 0, 0, 0, 1, 1, 1, 1] + [0] * 8)
-    assert not default.params["b_hh"].any()
+    assert not default.params["b_hh"].any() and not default.params["b_y"].any()
     custom = LSTM(3, 4, 2, seed=0, forget_bias=2.5)
     np.testing.assert_array_equal(custom.gate_block("b_xh", "f"), 2.5)
     np.testing.assert_array_equal(custom.params["W_hh"], default.params["W_hh"])
-    with pytest.raises(TypeError):
-        GRU(3, 4, 2, forget_bias=1.0)  # type: ignore[call-arg]
     with pytest.raises(ValueError, match="forget_bias"):
         LSTM(3, 4, 2, forget_bias=float("nan"))
+
+
+def test_forget_bias_starts_the_grus_update_gate_block():
+    """The GRU keeps z ⊙ h_{t-1} (G3), so its update gate z takes forget_bias, in b_xh only (z's
+    pre-activation sums b_xz and b_hz, so the split does not matter; n's does, and stays zero)."""
+    default = GRU(3, 4, 2, seed=0)
+    np.testing.assert_array_equal(default.params["b_xh"], [0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0])
+    assert not default.params["b_hh"].any() and not default.params["b_y"].any()
+    custom = make_model("gru", 3, 4, 2, seed=0, forget_bias=3.0)
+    np.testing.assert_array_equal(custom.gate_block("b_xh", "z"), 3.0)
+    for name in ("W_xh", "W_hh", "W_hy"):
+        np.testing.assert_array_equal(custom.params[name], default.params[name])
+    zero = GRU(3, 4, 2, seed=0, forget_bias=0.0)
+    assert not zero.params["b_xh"].any()
+    with pytest.raises(ValueError, match="forget_bias"):
+        GRU(3, 4, 2, forget_bias=float("inf"))
+
+
+@pytest.mark.parametrize("forget_bias", [0.0, 3.0])
+def test_forget_bias_keeps_the_grus_state(forget_bias):
+    """What the bias is for: with zero weights and inputs, n_t = 0 and h_t = z_t ⊙ h_{t-1} with
+    z_t = σ(forget_bias), so after 40 steps σ(forget_bias)^40 of h_0 is left."""
+    model = GRU(2, 3, 2, seed=0, forget_bias=forget_bias)
+    for name in ("W_xh", "W_hh"):
+        model.params[name] = np.zeros_like(model.params[name])
+    h0 = np.array([[1.0, -0.5, 0.25]])
+    h40 = model.final_state(np.zeros((40, 1, 2)), h0)
+    kept = (1.0 / (1.0 + np.exp(-forget_bias))) ** 40
+    np.testing.assert_allclose(h40, h0 * kept, rtol=1e-12)
+
+
+def test_init_gated_params_puts_the_forget_bias_in_one_gate_block_of_b_xh():
+    from rnnviz.core.init import init_gated_params
+
+    plain = init_gated_params(3, 5, 2, 3, "uniform", np.random.default_rng(4))
+    biased = init_gated_params(3, 5, 2, 3, "uniform", np.random.default_rng(4),
+                               forget_gate=1, forget_bias=2.0)
+    np.testing.assert_array_equal(biased["b_xh"], [0.0] * 5 + [2.0] * 5 + [0.0] * 5)
+    assert not plain["b_xh"].any() and not biased["b_hh"].any()
+    for name in ("W_xh", "W_hh", "W_hy"):
+        np.testing.assert_array_equal(biased[name], plain[name])
+    with pytest.raises(ValueError, match="forget_gate"):
+        init_gated_params(3, 5, 2, 3, "uniform", np.random.default_rng(4), forget_gate=3, forget_bias=2.0)
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
@@ -449,8 +490,7 @@ def test_trainer_builds_the_cell_and_resumes_it_exactly(cell, task, tmp_path):
     cfg = _trainer_config(cell, task).replace(forget_bias=2.0, seed=3)
     straight = Trainer(cfg)
     assert straight.model.cell == cell
-    if cell == "lstm":
-        np.testing.assert_array_equal(straight.model.gate_block("b_xh", "f"), 2.0)
+    np.testing.assert_array_equal(straight.model.gate_block("b_xh", "f" if cell == "lstm" else "z"), 2.0)
     expected = [straight.step().loss for _ in range(12)]
     first = Trainer(cfg)
     assert [first.step().loss for _ in range(6)] == expected[:6]

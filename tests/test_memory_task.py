@@ -116,6 +116,13 @@ def test_the_lstm_learns_to_recall_over_40_steps():
     assert accuracies[-1] == 1.0, accuracies
 
 
+def test_the_gru_learns_to_recall_over_40_steps():
+    """Seed 1 (the preset's story is seed 0), its update gate started at the LSTM's forget-gate
+    bias (3): 100% at steps 100 and 200, where the vanilla RNN stays at chance (below)."""
+    accuracies = held_out_accuracies("gru", seed=1, steps=200)
+    assert accuracies == [1.0, 1.0], accuracies
+
+
 def test_the_vanilla_rnn_stays_at_chance_at_that_distance():
     """Same budget, seed 1: 25% within the noise of 256 held-out sequences for 600 steps."""
     accuracies = held_out_accuracies("rnn", seed=1, steps=600)

@@ -58,9 +58,17 @@ CELLS = ("rnn", "lstm", "gru")
 
 
 class _GatedRNN(RNN):
-    """What the LSTM and the GRU share: gate-stacked parameters, input projection, sampling."""
+    """What the LSTM and the GRU share: gate-stacked parameters, input projection, sampling.
+
+    ``forget_bias`` is the starting value of the ``forget_gate``'s block of ``b_xh`` (``b_hh``
+    and every other bias start at zero): the gate that decides how much of the state is kept
+    from one step to the next, the LSTM's f in (L2) and the GRU's z in (G3). A positive bias
+    starts that gate open, σ(1) ≈ 0.73 for the default 1.0, so the state is kept from the
+    first step instead of about half of it being replaced at every step.
+    """
 
     gates: tuple[str, ...] = ()
+    forget_gate = ""  # the gate whose b_xh block starts at forget_bias
     param_names = GATED_PARAM_NAMES
 
     def __init__(
@@ -74,7 +82,11 @@ class _GatedRNN(RNN):
         seed: int | None = 0,
         dtype: str = "float64",
         rng: np.random.Generator | None = None,
+        forget_bias: float = 1.0,
     ) -> None:
+        if not np.isfinite(forget_bias):
+            raise ValueError(f"forget_bias must be a finite number, got {forget_bias!r}")
+        self.forget_bias = float(forget_bias)
         if activation != "tanh":
             raise ValueError(f"the {self.cell.upper()} uses sigmoid gates and tanh, as PyTorch's does; "
                              f"activation={activation!r} applies to the vanilla RNN only")
@@ -83,7 +95,8 @@ class _GatedRNN(RNN):
 
     def _fresh_params(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
         return init_gated_params(self.input_size, self.hidden_size, self.output_size, len(self.gates),
-                                 self.init, rng, self.spectral_radius)
+                                 self.init, rng, self.spectral_radius,
+                                 forget_gate=self.gates.index(self.forget_gate), forget_bias=self.forget_bias)
 
     @property
     def params(self) -> dict[str, np.ndarray]:
@@ -152,32 +165,13 @@ class _GatedRNN(RNN):
 class LSTM(_GatedRNN):
     """A single-layer LSTM (PyTorch's nn.LSTM gates and layout) with a linear output layer.
 
-    ``forget_bias`` is the starting value of the forget gate's block of ``b_xh`` (``b_hh``
-    starts at zero), so f starts near σ(1) ≈ 0.73 and c is kept from the first step.
+    ``forget_bias`` starts the forget gate's block of ``b_xh``, so f starts near σ(1) ≈ 0.73
+    and c is kept from the first step.
     """
 
     cell = "lstm"
     gates = ("i", "f", "g", "o")
-
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        output_size: int,
-        activation: str = "tanh",
-        init: str = "uniform",
-        spectral_radius: float | None = None,
-        seed: int | None = 0,
-        dtype: str = "float64",
-        rng: np.random.Generator | None = None,
-        forget_bias: float = 1.0,
-    ) -> None:
-        if not np.isfinite(forget_bias):
-            raise ValueError(f"forget_bias must be a finite number, got {forget_bias!r}")
-        super().__init__(input_size, hidden_size, output_size, activation, init, spectral_radius,
-                         seed, dtype, rng)
-        self.forget_bias = float(forget_bias)
-        self.gate_block("b_xh", "f")[...] = self.forget_bias
+    forget_gate = "f"
 
     @property
     def state_size(self) -> int:
@@ -314,10 +308,18 @@ class LSTM(_GatedRNN):
 
 
 class GRU(_GatedRNN):
-    """A single-layer GRU (PyTorch's nn.GRU gates and layout) with a linear output layer."""
+    """A single-layer GRU (PyTorch's nn.GRU gates and layout) with a linear output layer.
+
+    ``forget_bias`` starts the update gate's block of ``b_xh``: in (G3) z is the share of
+    h_{t-1} kept, 1 - z the share replaced by the candidate, so z is the GRU's forget gate (an
+    LSTM forget gate coupled to its input gate, Greff et al. 2017). With the default 1.0, z
+    starts near σ(1) ≈ 0.73; with 0 it would start near one half, and a state kept at half
+    strength per step is gone (0.5^40 ≈ 1e-12) long before a 40-step recall.
+    """
 
     cell = "gru"
     gates = ("r", "z", "n")
+    forget_gate = "z"
 
     def final_state(self, x: np.ndarray, h0: np.ndarray | None = None) -> np.ndarray:
         return self._run(np.asarray(x), h0)["h"][-1]
@@ -441,10 +443,10 @@ def make_model(
     forget_bias: float = 1.0,
 ) -> RNN:
     """The model of one cell type ("rnn", "lstm" or "gru"), all built from the same arguments;
-    ``forget_bias`` applies to the LSTM only."""
+    ``forget_bias`` applies to the gated cells (the LSTM's f, the GRU's z)."""
     if cell not in CELLS:
         raise ValueError(f"unknown cell {cell!r}; choose one of {', '.join(CELLS)}")
     args = (input_size, hidden_size, output_size, activation, init, spectral_radius, seed, dtype, rng)
     if cell == "lstm":
         return LSTM(*args, forget_bias=forget_bias)
-    return GRU(*args) if cell == "gru" else RNN(*args)
+    return GRU(*args, forget_bias=forget_bias) if cell == "gru" else RNN(*args)

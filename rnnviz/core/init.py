@@ -107,10 +107,14 @@ def init_gated_params(
     scheme: str,
     rng: np.random.Generator,
     spectral_radius_target: float | None = None,
+    forget_gate: int | None = None,
+    forget_bias: float = 0.0,
 ) -> dict[str, np.ndarray]:
     """Fresh float64 parameters of a gated cell: every gate's H×I and H×H block is drawn as the
     vanilla cell's W_xh and W_hh are (and rescaled to the spectral radius on its own), then the
-    blocks are stacked in gate order. Biases start at zero; the caller sets the forget bias."""
+    blocks are stacked in gate order. Biases start at zero, except gate ``forget_gate``'s block
+    of b_xh (the gate that keeps the state: the LSTM's f, the GRU's z), which starts at
+    ``forget_bias`` so that the state is kept from the first step."""
     if scheme not in INITS:
         raise ValueError(f"unknown init {scheme!r}; choose one of {', '.join(INITS)}")
     i, h, o = input_size, hidden_size, output_size
@@ -119,11 +123,16 @@ def init_gated_params(
     if spectral_radius_target is not None:
         blocks = [rescale_to_spectral_radius(b, spectral_radius_target) for b in blocks]
     w_hy = _block(scheme, rng, o, h, recurrent=False)
+    b_xh = np.zeros(gates * h)
+    if forget_gate is not None:
+        if not 0 <= forget_gate < gates:
+            raise ValueError(f"forget_gate must be a gate index from 0 to {gates - 1}, got {forget_gate}")
+        b_xh[forget_gate * h:(forget_gate + 1) * h] = forget_bias
     return {
         "W_xh": w_xh,
         "W_hh": np.concatenate(blocks),
         "W_hy": w_hy,
-        "b_xh": np.zeros(gates * h),
+        "b_xh": b_xh,
         "b_hh": np.zeros(gates * h),
         "b_y": np.zeros(o),
     }

@@ -62,7 +62,11 @@ class Setting:
     on_resume: bool = False  # may differ from the checkpoint's when resuming (besides live ones)
     path: bool = False  # a file name (the form offers an Open… button)
     task: str | None = None  # only used by this task (the form greys it out otherwise)
-    cell: str | None = None  # only used by this cell, likewise
+    cells: tuple[str, ...] = ()  # only used by these cells (empty: by every cell), likewise
+
+    def used_with(self, task: str, cell: str) -> bool:
+        """Whether a run of this task and cell reads the setting (the form greys out the others)."""
+        return self.task in (None, task) and (not self.cells or cell in self.cells)
 
     def check(self, name: str, value: Any) -> None:
         """Raise ConfigError (one sentence naming the setting) unless ``value`` is allowed."""
@@ -151,8 +155,9 @@ class TrainConfig:
         "tanh", label="Activation", kind=str, choices=ACTIVATIONS,
         help="The hidden nonlinearity f in h_t = f(W_xh x_t + W_hh h_{t-1} + b_h)")
     forget_bias: float = _setting(
-        1.0, label="Forget-gate bias", kind=float, low=-100.0, high=100.0, decimals=2, cell="lstm",
-        help="LSTM only: the forget gate's starting bias; 1 keeps most of the cell state from the start")
+        1.0, label="Forget-gate bias", kind=float, low=-100.0, high=100.0, decimals=2, cells=("lstm", "gru"),
+        help="The starting bias of the gate that keeps the state: the LSTM's forget gate f, the GRU's "
+             "update gate z; 1 keeps most of the state from the start (σ(1) ≈ 0.73 per step)")
     dtype: str = _setting("float32", label="Precision", kind=str, choices=DTYPES,
                           help="float32 is faster; float64 is exact enough for gradient checks")
     seed: int = _setting(0, label="Seed", kind=int, low=0, high=2**63 - 1,
