@@ -35,7 +35,7 @@ def main() -> None:
     parser.add_argument("--cells", nargs="+", default=["rnn", "lstm", "gru"])
     args = parser.parse_args()
     print(f"distance {args.distance}, {args.symbols} symbols (chance {1 / args.symbols:.0%}), filler "
-          f"{args.filler}, H={args.hidden}, B={args.batch}, lr={args.lr}, LSTM forget bias "
+          f"{args.filler}, H={args.hidden}, B={args.batch}, lr={args.lr}, forget-gate bias (LSTM f, GRU z) "
           f"{args.forget_bias}, {args.steps} steps")
     for cell in args.cells:
         for seed in args.seeds:

@@ -42,12 +42,13 @@ def test_vanilla_run_has_no_cell_state_curve(make_window, qtbot) -> None:
     assert curve_points(flow.cell_state) == 0 and "cell&nbsp;state" not in flow.legend.text()
 
 
-def test_forget_bias_is_editable_only_for_the_lstm(make_window, qtbot) -> None:
+def test_forget_bias_is_editable_only_for_the_gated_cells(make_window, qtbot) -> None:
     window = make_window(CHARLM, start=False)
     controls = window.controls
     cell = controls.editors["cell"]
     assert not controls.editors["forget_bias"].isEnabled()  # a vanilla RNN has no forget gate
-    cell.setCurrentIndex(cell.findText("lstm"))
-    assert controls.editors["forget_bias"].isEnabled() and controls.labels["forget_bias"].isEnabled()
-    cell.setCurrentIndex(cell.findText("gru"))
+    for gated in ("lstm", "gru"):  # the LSTM's forget gate f, the GRU's update gate z
+        cell.setCurrentIndex(cell.findText(gated))
+        assert controls.editors["forget_bias"].isEnabled() and controls.labels["forget_bias"].isEnabled()
+    cell.setCurrentIndex(cell.findText("rnn"))
     assert not controls.editors["forget_bias"].isEnabled()

@@ -252,8 +252,7 @@ def config_differences(base: TrainConfig, config: TrainConfig) -> list[str]:
 
     phrases = []
     for name, setting in SETTINGS.items():
-        if (setting.task is not None and setting.task != config.task) or \
-                (setting.cell is not None and setting.cell != config.cell):
+        if not setting.used_with(config.task, config.cell):
             continue
         if name == "clip":
             if clipping(base) != clipping(config):
