@@ -283,7 +283,8 @@ class MainWindow(QtWidgets.QMainWindow):
         return dock
 
     def restore_default_layout(self) -> None:
-        """Settings on the left; loss, norms, spectrum on top; hidden, flow, task below."""
+        """Settings on the left; loss, norms, spectrum on top; hidden, flow (connectivity in a tab
+        behind it), task below."""
         d = self.docks
         for dock in d.values():
             dock.setFloating(False)
@@ -297,7 +298,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.splitDockWidget(d["gradients"], d["flow"], vertical)
         self.splitDockWidget(d["spectrum"], d["task"], vertical)
         self.tabifyDockWidget(d["task"], d["sampler"])
+        self.tabifyDockWidget(d["flow"], d["connectivity"])
         d["task"].raise_()
+        d["flow"].raise_()
         width = max(self.width(), 1280)
         side = min(360, width // 4)
         column = (width - side) // 3

@@ -15,6 +15,7 @@ import numpy as np
 
 from rnnviz.app.history import DecimatingHistory, DecimatingMatrix
 from rnnviz.app.training_process import SCALAR_FIELDS, ReportBatch
+from rnnviz.core.connectivity import Connectivity
 from rnnviz.core.rnn import PARAM_NAMES
 from rnnviz.core.vocab import Vocabulary
 from rnnviz.training import EvalReport, StepReport, TrainConfig
@@ -83,6 +84,7 @@ class RunData:
         self.latest: StepReport | None = None
         self.latest_eval: EvalReport | None = None
         self.first_dh_norms: np.ndarray | None = None  # the gradient profile at the first step
+        self.connectivity: Connectivity | None = None  # the latest, kept when a report has none
         self.version = 0  # bumped on every batch: panels redraw only when it moved
         self.start_step = 0
         self.total_steps = 0
@@ -121,6 +123,8 @@ class RunData:
         self.recent_clipped.extend(clipped[~diverged].tolist())
         self.divergences.extend(int(s) for s in batch.scalars["step"][diverged])
         self.latest = batch.latest
+        if batch.latest.connectivity is not None:
+            self.connectivity = batch.latest.connectivity
         self.running = batch.running
         self.version += 1
 
@@ -140,6 +144,8 @@ class RunData:
             self.latest = None
         if self.latest_eval is not None and self.latest_eval.step > step:
             self.latest_eval = None
+        if self.connectivity is not None and self.connectivity.step > step:
+            self.connectivity = None
         if self.latest is None:
             self.start_step = step  # what the status bar shows until the next batch
         smoothed = self.steps.last("smoothed_loss")

@@ -127,6 +127,12 @@ def _local(steps: int, rows: np.ndarray, hidden_seeds: np.ndarray) -> np.ndarray
     return local
 
 
+def _first_live(rows: np.ndarray, t: int) -> int:
+    """The first seed whose output lies at t or later (seeds are ordered by their row): the
+    seeds before it have not started at t, and their gradient there is exactly zero."""
+    return int(np.searchsorted(rows, t))
+
+
 def _backward_rnn(model: RNN, x: np.ndarray, h0: np.ndarray | None, rows: np.ndarray,
                   hidden_seeds: np.ndarray) -> np.ndarray:
     """rnn.py eq. (4): g_t = ∂s/∂h_t local + W_hhᵀ δ_{t+1}, δ_t = g_t ⊙ f′(a_t)."""
@@ -135,11 +141,12 @@ def _backward_rnn(model: RNN, x: np.ndarray, h0: np.ndarray | None, rows: np.nda
     w_hh = model.params["W_hh"].astype(np.float64)
     steps = hidden.shape[0]
     g = _local(steps, rows, hidden_seeds)
-    d_pre = np.empty_like(g)
+    d_pre = np.zeros_like(g)
     for t in range(steps - 1, -1, -1):
-        np.multiply(g[t], f_prime[t], out=d_pre[t])
+        live = slice(_first_live(rows, t), None)
+        np.multiply(g[t, live], f_prime[t], out=d_pre[t, live])
         if t > 0:
-            g[t - 1] += d_pre[t] @ w_hh
+            g[t - 1, live] += d_pre[t, live] @ w_hh
     return d_pre
 
 
@@ -158,15 +165,17 @@ def _backward_lstm(model: LSTM, x: np.ndarray, h0: np.ndarray | None, rows: np.n
     w_hh = model.params["W_hh"].astype(np.float64)
     steps, seeds = gates.shape[0], rows.size
     g = _local(steps, rows, hidden_seeds)
-    d_pre = np.empty((steps, seeds, 4, size))
+    d_pre = np.zeros((steps, seeds, 4, size))
     e_next = np.zeros((seeds, size))  # e_{t+1} ⊙ f_{t+1}
     for t in range(steps - 1, -1, -1):
-        e = g[t] * h_to_c[t] + e_next
-        d_pre[t, :, :3] = e[:, None, :] * factors[t, :3]
-        d_pre[t, :, 3] = g[t] * factors[t, 3]
+        first = _first_live(rows, t)
+        live = slice(first, None)
+        e = g[t, live] * h_to_c[t] + e_next[live]
+        d_pre[t, live, :3] = e[:, None, :] * factors[t, :3]
+        d_pre[t, live, 3] = g[t, live] * factors[t, 3]
         if t > 0:
-            g[t - 1] += d_pre[t].reshape(seeds, 4 * size) @ w_hh
-            e_next = e * f[t]
+            g[t - 1, live] += d_pre[t, live].reshape(seeds - first, 4 * size) @ w_hh
+            e_next[live] = e * f[t]
     return d_pre.reshape(steps, seeds, 4 * size)
 
 
@@ -186,11 +195,14 @@ def _backward_gru(model: GRU, x: np.ndarray, h0: np.ndarray | None, rows: np.nda
     w_hh = model.params["W_hh"].astype(np.float64)
     steps, seeds = gates.shape[0], rows.size
     g = _local(steps, rows, hidden_seeds)
-    d_u = np.empty((steps, seeds, 3, size))
+    d_u = np.zeros((steps, seeds, 3, size))
     for t in range(steps - 1, -1, -1):
-        np.multiply(g[t][:, None, :], du[t], out=d_u[t])
+        first = _first_live(rows, t)
+        live = slice(first, None)
+        np.multiply(g[t, live, None, :], du[t], out=d_u[t, live])
         if t > 0:
-            g[t - 1] += (g[t][:, None, :] * dv[t]).reshape(seeds, 3 * size) @ w_hh + g[t] * z[t]
+            recurrent = (g[t, live, None, :] * dv[t]).reshape(seeds - first, 3 * size) @ w_hh
+            g[t - 1, live] += recurrent + g[t, live] * z[t]
     return d_u.reshape(steps, seeds, 3 * size)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from rnnviz.core.connectivity import Connectivity
 from rnnviz.core.diagnostics import Spectrum
 
 
@@ -95,6 +96,9 @@ class StepReport:
     diverged: bool = False  # non-finite loss/gradient/update; parameters were kept as before
     watched_sequence: int = 0  # index in the batch of the sequence ``hidden`` shows
     dc_norms: np.ndarray | None = None  # (T,) ‖dL/dc_t‖ of the LSTM's cell state; None for other cells
+    # Influence of each input of the watched sequence on each prediction, as of its own step
+    # (recomputed every few steps: rnnviz.training.trainer.CONNECTIVITY_SHARE).
+    connectivity: Connectivity | None = None
 
     @property
     def finite(self) -> bool:

@@ -25,6 +25,7 @@ from rnnviz.core.checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
+from rnnviz.core.connectivity import Connectivity, connectivity
 from rnnviz.core.diagnostics import Spectrum, saturation_fraction, spectrum
 from rnnviz.core.gated import make_model
 from rnnviz.core.optim import HalveOnPlateau, clip_gradients, make_optimizer
@@ -38,6 +39,9 @@ from rnnviz.training.snapshots import SnapshotRing
 
 # The optimizer sees all parameters as one vector under this name (see RNN.flat_params).
 _FLAT = "theta"
+# The connectivity of the watched sequence is recomputed whenever the time spent on it so far
+# is at most this share of the training time (at most once a step; always at the first step).
+CONNECTIVITY_SHARE = 0.03
 
 
 class Trainer:
@@ -66,6 +70,8 @@ class Trainer:
         self.load_notes: list[str] = list(self.task.notes)
         self._spectrum: Spectrum = spectrum(self.model.recurrent_matrix)
         self._spectrum_step = 0
+        self._connectivity: Connectivity | None = None
+        self._connectivity_s = 0.0  # time spent computing it, within elapsed_s
         self._pending: dict[str, Any] = {}
         self._pending_lock = threading.Lock()
         flat = self.model.flat_params
@@ -130,12 +136,17 @@ class Trainer:
                 evaluation = self.evaluate()
                 if cfg.lr_schedule == "plateau":
                     lr_halved = self.schedule.update(self.optimizer, evaluation.val_loss)
-        self.elapsed_s += time.perf_counter() - started
-        if not diverged and self.step_count % SNAPSHOT_EVERY == 0:
-            self._take_snapshot()
         watched = min(max(int(self.watched_sequence), 0), result.hidden.shape[1] - 1)
         # Padding (line mode) is no part of what the model read: not shown, not counted.
         length = batch.length(watched)
+        if not diverged and (self._connectivity is None
+                             or self._connectivity_s <= CONNECTIVITY_SHARE * self.elapsed_s):
+            began = time.perf_counter()
+            self._connectivity = self.watched_connectivity(batch.x, batch.y, h0, watched, length)
+            self._connectivity_s += time.perf_counter() - began
+        self.elapsed_s += time.perf_counter() - started
+        if not diverged and self.step_count % SNAPSHOT_EVERY == 0:
+            self._take_snapshot()
         real_hidden = result.hidden if batch.mask is None else result.hidden[batch.mask.astype(bool)]
         return StepReport(
             step=self.step_count,
@@ -162,7 +173,29 @@ class Trainer:
             evaluation=evaluation,
             lr_halved=lr_halved,
             diverged=diverged,
+            connectivity=self._connectivity,
         )
+
+    def watched_connectivity(self, x: np.ndarray, y: np.ndarray, h0: np.ndarray | None, column: int,
+                             length: int) -> Connectivity:
+        """How much each input of one sequence of a batch sways each of its predictions, with
+        the current weights (``rnnviz.core.connectivity``); padding is left out."""
+        head, vocab = self.task.head, self.task.vocab
+        inputs = x[:length, column]
+        start = None if h0 is None else h0[column]
+        targets: np.ndarray | int | None = None
+        labels: tuple[str, ...] = ()
+        if head == "seq_softmax":
+            targets = y[:length, column]
+            if vocab is not None and self.task.output_size == len(vocab):  # next tokens, same vocabulary
+                labels = tuple(vocab.tokens[int(i)] for i in targets)
+        elif head == "last_softmax":
+            targets = int(y[column])
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            matrix = connectivity(self.model, inputs, start, targets, head)
+        return Connectivity(step=self.step_count, matrix=frozen_array(matrix),
+                            tokens=self.task.input_labels(x, column)[:length], targets=labels,
+                            score="log p" if head.endswith("softmax") else "prediction")
 
     def _update(self, flat_grads: np.ndarray) -> bool:
         """Optimizer step on the flat parameter vector; undone (returns False) if it makes
@@ -291,6 +324,7 @@ class Trainer:
         self.schedule.load_state(meta.get("schedule", self.schedule.state()))
         self._spectrum = spectrum(self.model.recurrent_matrix)
         self._spectrum_step = self.step_count
+        self._connectivity = None  # of other weights: computed afresh at the next step
 
     def _restore_optimizer(self, state: dict[str, np.ndarray], path: str | Path) -> None:
         """Load the optimizer's state; if the checkpoint lacks it, keep a fresh optimizer and
