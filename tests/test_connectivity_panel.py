@@ -1,0 +1,241 @@
+"""The connectivity view end to end: the trainer's numbers, the pipe, RunData, the panel's drawing
+and the sentence it writes, each checked against the matrix it was given."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import pickle
+
+import numpy as np
+import pytest
+
+from rnnviz.core.connectivity import by_distance_matrix, connectivity, distance_profile
+from rnnviz.training import TrainConfig, Trainer, load_preset
+from tests.test_panel_texts import SMALL_CHARLM, add_steps, make_run, shown_panel
+
+SMALL_LINES = TrainConfig(task="charlm", corpus="three-sentences.txt", lines="on", hidden=8, seq_len=25,
+                          batch=3, eval_every=50, spectrum_every=50)
+
+
+# ------------------------------------------------------------------ the trainer
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_the_first_report_carries_the_watched_sequences_connectivity(cell: str) -> None:
+    config = SMALL_CHARLM.replace(cell=cell)
+    trainer = Trainer(config)
+    twin = Trainer(config)  # the same generator: its first batch is the trainer's first batch
+    report = trainer.step()
+    batch = twin.task.next_batch(twin.rng)
+    found = report.connectivity
+    assert found is not None and found.step == 1 and found.score == "log p"
+    column = report.watched_sequence
+    expected = connectivity(trainer.model, batch.x[:, column], None, batch.y[:, column])
+    assert np.array_equal(found.matrix, expected, equal_nan=True)
+    assert found.tokens == report.input_tokens
+    assert found.targets == tuple(trainer.task.vocab.tokens[int(i)] for i in batch.y[:, column])
+    assert not found.matrix.flags.writeable
+
+
+def test_the_carried_state_is_where_the_sequence_starts() -> None:
+    trainer = Trainer(SMALL_CHARLM)
+    trainer.step()
+    start = trainer.carried_state.copy()
+    twin = Trainer(SMALL_CHARLM)
+    twin.task.next_batch(twin.rng)
+    batch = twin.task.next_batch(twin.rng)  # the second batch, read from the carried state
+    report = trainer.step()
+    if report.connectivity.step == 2:  # computed at this step (it is, unless the machine is slow)
+        column = report.watched_sequence
+        expected = connectivity(trainer.model, batch.x[:, column], start[column], batch.y[:, column])
+        assert np.array_equal(report.connectivity.matrix, expected, equal_nan=True)
+    assert report.connectivity.step in (1, 2)
+
+
+def test_line_mode_leaves_the_padding_out() -> None:
+    trainer = Trainer(SMALL_LINES)
+    report = trainer.step()
+    found = report.connectivity
+    steps = len(report.input_tokens)
+    assert found.matrix.shape == (steps, steps)
+    assert np.isfinite(found.matrix[np.tril_indices(steps)]).all()
+
+
+def test_sine_scores_the_predicted_value() -> None:
+    report = Trainer(TrainConfig(task="sine", hidden=8, seq_len=12, batch=2, eval_every=50,
+                                 spectrum_every=50)).step()
+    found = report.connectivity
+    assert found.score == "prediction" and found.targets == ()
+    assert found.matrix.shape == (12, 12) and np.isfinite(found.matrix[np.tril_indices(12)]).all()
+
+
+def test_the_lstm_reaches_back_where_the_vanilla_rnn_does_not() -> None:
+    """The recall presets at their first step: the answer's dependence on the first symbol, 40
+    inputs back, relative to the last input, the query."""
+    reach = {}
+    for name in ("recall-rnn", "recall-lstm"):
+        config = load_preset(name).config.replace(batch=4)
+        found = Trainer(config).step().connectivity
+        assert np.isnan(found.matrix[:-1]).all()  # a last-step head: only the answer is scored
+        reach[name] = found.matrix[-1, 0] / found.matrix[-1, -1]
+    assert reach["recall-rnn"] < 1e-6 < 1e-2 < reach["recall-lstm"], reach
+
+
+def test_it_is_recomputed_only_within_its_share_of_the_training_time(monkeypatch) -> None:
+    """Each recomputation starts while the time spent on it so far is within the share of the
+    training time (the first always); otherwise the report carries the previous one."""
+    import rnnviz.training.trainer as trainer_module
+
+    trainer = Trainer(SMALL_CHARLM)
+    budget_at_calls: list[tuple[float, float]] = []
+    compute = trainer_module.connectivity
+
+    def recorded(*args, **kwargs):
+        budget_at_calls.append((trainer._connectivity_s, trainer.elapsed_s))
+        return compute(*args, **kwargs)
+
+    monkeypatch.setattr(trainer_module, "connectivity", recorded)
+    reports = [trainer.step() for _ in range(40)]
+    assert budget_at_calls[0] == (0.0, 0.0)
+    assert all(spent <= trainer_module.CONNECTIVITY_SHARE * elapsed for spent, elapsed in budget_at_calls[1:])
+    steps = [r.connectivity.step for r in reports]
+    assert len(set(steps)) == len(budget_at_calls)
+    assert all(step <= r.step for step, r in zip(steps, reports, strict=True)) and steps == sorted(steps)
+
+
+# ------------------------------------------------------------ the pipe and RunData
+def test_it_crosses_the_pipe_and_run_data_keeps_the_latest() -> None:
+    from rnnviz.app.training_process import _Accumulator
+
+    data, trainer = make_run(SMALL_CHARLM, 3)
+    assert data.connectivity is not None and data.connectivity is data.latest.connectivity
+    kept = data.connectivity
+    accumulator = _Accumulator()
+    accumulator.add(dataclasses.replace(trainer.step(), connectivity=None))
+    batch = pickle.loads(pickle.dumps(accumulator.take(run=1, seq=2, running=False)))
+    data.add_batch(batch)
+    assert data.connectivity is kept  # a report without one keeps the last
+    data.truncate_after(kept.step - 1)
+    assert data.connectivity is None  # from steps that will come again
+
+    accumulator.add(trainer.step())
+    sent = accumulator.take(run=1, seq=3, running=False)
+    received = pickle.loads(pickle.dumps(sent))
+    got, want = received.latest.connectivity, sent.latest.connectivity
+    assert np.array_equal(got.matrix, want.matrix, equal_nan=True)
+    assert received.latest.connectivity.tokens == sent.latest.connectivity.tokens
+
+
+# ------------------------------------------------------------------ the panel
+def expected_summary_numbers(matrix: np.ndarray) -> tuple[int, float]:
+    """(how many of the nearest distances have ≥ 10% of the peak median, median 10 back / median at 0)."""
+    profile = distance_profile(matrix)
+    peak = np.nanmax(profile)
+    reach = 0
+    while reach < profile.size and profile[reach] >= 0.1 * peak:
+        reach += 1
+    far = min(10, matrix.shape[0] - 1)
+    return reach, profile[far] / profile[0]
+
+
+def test_the_panel_draws_the_matrix_it_is_given_and_says_what_it_shows(qtbot) -> None:
+    from rnnviz.app.panels import ConnectivityPanel
+    from rnnviz.app.panels.base import fmt
+
+    data, _ = make_run(SMALL_CHARLM.replace(seq_len=16), 4)
+    panel = shown_panel(qtbot, ConnectivityPanel, size=(520, 520))
+    panel.update(data)
+    panel.flush_summary(force=True)
+    found = data.connectivity
+    matrix = np.asarray(found.matrix)
+
+    image = panel.image.image
+    expected = np.log10(by_distance_matrix(matrix))
+    assert image.shape == matrix.shape
+    assert np.allclose(image, expected, equal_nan=True)
+    low, high = panel.colour_bar.levels()
+    assert low < np.nanmedian(expected) < high
+
+    text = panel.summary.plain_text()
+    reach, ratio = expected_summary_numbers(matrix)
+    assert f"step {found.step}" in text
+    assert f"the last {reach} characters" in text
+    assert f"10 back it is {fmt(ratio)}×" in text
+
+    shown = panel.text.toPlainText().replace("\u2029", "\n")
+    assert shown.replace("⏎\n", "⏎") == "".join("⏎" if t == "\n" else t for t in found.tokens)
+
+
+def test_the_text_is_shaded_by_the_influence_on_the_chosen_position(qtbot) -> None:
+    from rnnviz.app.panels import ConnectivityPanel
+    from rnnviz.app.qt import Qt, QtCore
+
+    data, _ = make_run(SMALL_CHARLM, 2)
+    panel = shown_panel(qtbot, ConnectivityPanel, size=(520, 520))
+    panel.update(data)
+    matrix = np.asarray(data.connectivity.matrix)
+    steps = matrix.shape[0]
+    assert panel.chosen_position() == steps - 1  # the last position by default
+
+    chosen = 4
+    panel.pin(chosen)
+    assert panel.chosen_position() == chosen
+    document = panel.text.document()
+    for s, (start, _) in enumerate(panel._spans):
+        cursor = panel.text.textCursor()
+        cursor.setPosition(start + 1)  # the format of the character after the caret's position
+        form = cursor.charFormat()
+        if s <= chosen:
+            assert form.background().color().name() == panel._colour(matrix[chosen, s]).name(), s
+        else:
+            assert form.background().style() == Qt.BrushStyle.NoBrush, s
+            assert form.foreground().color().name() == "#a0a0a0", s  # later: no influence
+    assert document.toPlainText()
+    readout = panel.readout.plain_text()
+    strongest = int(np.nanargmax(matrix[chosen]))
+    assert f"position {chosen}" in readout and f"{chosen - strongest} back" in readout
+
+    # The pointer over a character chooses it; over the heatmap, a row.
+    start, _ = panel._spans[2]
+    cursor = panel.text.textCursor()
+    cursor.setPosition(start)
+    rect = panel.text.cursorRect(cursor)  # the caret before the token's first character
+    assert panel.token_at(rect.center() + QtCore.QPoint(3, 0)) == 2
+    panel.pin(chosen)  # the same position again releases it
+    assert panel.chosen_position() == steps - 1
+
+
+def test_a_last_step_head_is_one_row_and_a_sentence_about_the_first_input(qtbot) -> None:
+    from rnnviz.app.panels import ConnectivityPanel
+    from rnnviz.app.panels.base import fmt
+
+    config = TrainConfig(task="recall", hidden=8, batch=4, recall_distance=12, eval_every=50,
+                         spectrum_every=50)
+    data, _ = make_run(config, 2)
+    panel = shown_panel(qtbot, ConnectivityPanel, size=(520, 520))
+    panel.update(data)
+    panel.flush_summary(force=True)
+    matrix = np.asarray(data.connectivity.matrix)
+    steps = matrix.shape[0]
+    assert panel.image.image.shape == (1, steps)
+    ratio = matrix[-1, 0] / matrix[-1, -1]
+    assert f"the first word ({steps - 1} back) sways it {fmt(ratio)}×" in panel.summary.plain_text()
+    panel.pin(0)
+    assert "no prediction is scored here" in panel.readout.plain_text()
+
+
+def test_a_new_run_starts_clean_and_a_later_one_redraws(qtbot) -> None:
+    from rnnviz.app.panels import ConnectivityPanel
+    from rnnviz.app.run_data import RunData
+
+    data, trainer = make_run(SMALL_CHARLM, 2)
+    panel = shown_panel(qtbot, ConnectivityPanel)
+    panel.update(data)
+    assert panel.image.image is not None
+    fresh = RunData(data.task, data.config)
+    panel.update(fresh)
+    panel.flush_summary(force=True)
+    assert panel.image.image is None and not panel.text.toPlainText()
+    assert "waiting" in panel.summary.plain_text()
+    add_steps(fresh, trainer, 1)
+    panel.update(fresh)
+    assert panel.image.image is not None and math.isfinite(float(np.nanmax(panel.image.image)))
