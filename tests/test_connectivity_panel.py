@@ -80,25 +80,25 @@ def test_the_lstm_reaches_back_where_the_vanilla_rnn_does_not() -> None:
     assert reach["recall-rnn"] < 1e-6 < 1e-2 < reach["recall-lstm"], reach
 
 
-def test_it_is_recomputed_only_within_its_share_of_the_training_time(monkeypatch) -> None:
-    """Each recomputation starts while the time spent on it so far is within the share of the
-    training time (the first always); otherwise the report carries the previous one."""
+def test_it_is_recomputed_only_after_its_cost_over_the_share(monkeypatch) -> None:
+    """At the first step, then only once the training time since the last one has reached its
+    cost / CONNECTIVITY_SHARE; in between the report carries the previous one."""
     import rnnviz.training.trainer as trainer_module
 
     trainer = Trainer(SMALL_CHARLM)
-    budget_at_calls: list[tuple[float, float]] = []
+    waits: list[float] = []
     compute = trainer_module.connectivity
 
     def recorded(*args, **kwargs):
-        budget_at_calls.append((trainer._connectivity_s, trainer.elapsed_s))
+        waits.append(trainer._connectivity_wait_s)
         return compute(*args, **kwargs)
 
     monkeypatch.setattr(trainer_module, "connectivity", recorded)
     reports = [trainer.step() for _ in range(40)]
-    assert budget_at_calls[0] == (0.0, 0.0)
-    assert all(spent <= trainer_module.CONNECTIVITY_SHARE * elapsed for spent, elapsed in budget_at_calls[1:])
+    assert waits and all(wait <= 0 for wait in waits)
+    assert trainer._connectivity_wait_s > 0  # after every step: a due one was computed at once
     steps = [r.connectivity.step for r in reports]
-    assert len(set(steps)) == len(budget_at_calls)
+    assert steps[0] == 1 and len(set(steps)) == len(waits)
     assert all(step <= r.step for step, r in zip(steps, reports, strict=True)) and steps == sorted(steps)
 
 

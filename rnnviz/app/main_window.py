@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 REDRAW_MS = 13  # each pass draws half the panels: every panel up to ~38 times a second
 REDRAW_GROUPS = 2
 STATUS_MS = 500
-STATE_VERSION = 4  # bump when the dock layout changes, so old saved layouts are ignored
+STATE_VERSION = 5  # bump when the dock layout changes, so old saved layouts are ignored
 LARGE_FONT_PT = 13
 
 

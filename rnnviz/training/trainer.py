@@ -39,9 +39,13 @@ from rnnviz.training.snapshots import SnapshotRing
 
 # The optimizer sees all parameters as one vector under this name (see RNN.flat_params).
 _FLAT = "theta"
-# The connectivity of the watched sequence is recomputed whenever the time spent on it so far
-# is at most this share of the training time (at most once a step; always at the first step).
+# The connectivity of the watched sequence is computed at the first step, and again once the
+# training time since the last one is its cost / CONNECTIVITY_SHARE, so it takes that share of
+# the time. Training time is the wall clock from step to step, each gap counted up to
+# CONNECTIVITY_GAP_S: flat out, the steps' own time; at a slow pace (5 steps a second) the idle
+# time between steps, so it follows every step; a pause adds no more than one gap.
 CONNECTIVITY_SHARE = 0.03
+CONNECTIVITY_GAP_S = 1.0
 
 
 class Trainer:
@@ -71,7 +75,8 @@ class Trainer:
         self._spectrum: Spectrum = spectrum(self.model.recurrent_matrix)
         self._spectrum_step = 0
         self._connectivity: Connectivity | None = None
-        self._connectivity_s = 0.0  # time spent computing it, within elapsed_s
+        self._connectivity_wait_s = 0.0  # training time still to pass before it is computed again
+        self._last_step_at: float | None = None
         self._pending: dict[str, Any] = {}
         self._pending_lock = threading.Lock()
         flat = self.model.flat_params
@@ -110,6 +115,9 @@ class Trainer:
         self._apply_pending()
         cfg = self.config
         started = time.perf_counter()
+        if self._last_step_at is not None:
+            self._connectivity_wait_s -= min(started - self._last_step_at, CONNECTIVITY_GAP_S)
+        self._last_step_at = started
         batch = self.task.next_batch(self.rng)
         h0 = self.carried_state if batch.carry_state else None
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -139,11 +147,10 @@ class Trainer:
         watched = min(max(int(self.watched_sequence), 0), result.hidden.shape[1] - 1)
         # Padding (line mode) is no part of what the model read: not shown, not counted.
         length = batch.length(watched)
-        if not diverged and (self._connectivity is None
-                             or self._connectivity_s <= CONNECTIVITY_SHARE * self.elapsed_s):
+        if not diverged and (self._connectivity is None or self._connectivity_wait_s <= 0):
             began = time.perf_counter()
             self._connectivity = self.watched_connectivity(batch.x, batch.y, h0, watched, length)
-            self._connectivity_s += time.perf_counter() - began
+            self._connectivity_wait_s = (time.perf_counter() - began) / CONNECTIVITY_SHARE
         self.elapsed_s += time.perf_counter() - started
         if not diverged and self.step_count % SNAPSHOT_EVERY == 0:
             self._take_snapshot()

@@ -282,13 +282,13 @@ class ConnectivityPanel(Panel):
         self._draw_readout(chosen)
 
     def _fit_text_height(self) -> None:
-        """As tall as the text (up to half the panel), so the heatmap gets the rest; the
+        """As tall as the text (up to 40% of the panel), so the heatmap gets the rest; the
         height is set only when it changes, as a new one lays out the dock again."""
         document = self.text.document()
         document.setTextWidth(self.text.viewport().width())
         frame = 2 * self.text.frameWidth() + 2
         wanted = math.ceil(document.size().height()) + frame
-        wanted = max(min(wanted, self.widget.height() // 2), self.text.fontMetrics().lineSpacing() + frame)
+        wanted = max(min(wanted, int(0.4 * self.widget.height())), self.text.fontMetrics().lineSpacing() + frame)
         if wanted != self.text.height():
             self.text.setFixedHeight(wanted)
 
@@ -363,7 +363,8 @@ class ConnectivityPanel(Panel):
             font = QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.SystemFont.FixedFont)
         else:
             font = QtGui.QFont(self.widget.font())
-        font.setPointSize(font_pt + 8)  # read from the back of a room
+        # Text is read from the back of a room; a wave's values only need to be found.
+        font.setPointSize(font_pt + (2 if self._kind == "value" else 8))
         self.text.setFont(font)
         self.text.document().setDefaultFont(font)
         self._draw_text()
