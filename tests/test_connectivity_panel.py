@@ -158,8 +158,8 @@ def test_the_panel_draws_the_matrix_it_is_given_and_says_what_it_shows(qtbot) ->
     text = panel.summary.plain_text()
     reach, ratio = expected_summary_numbers(matrix)
     assert f"step {found.step}" in text
-    assert f"the last {reach} characters" in text
-    assert f"10 back it is {fmt(ratio)}×" in text
+    assert f"from the last {reach} characters" in text
+    assert f"10 back: {fmt(ratio)}× the current one" in text
 
     shown = panel.text.toPlainText().replace("\u2029", "\n")
     assert shown.replace("⏎\n", "⏎") == "".join("⏎" if t == "\n" else t for t in found.tokens)

@@ -125,10 +125,10 @@ PANEL_HELP: dict[str, str] = {
         "shares. A vanilla RNN's colours fade within a few steps of <i>k</i> = 0, as each step back "
         "multiplies by <i>W</i><sub>hh</sub><sup>T</sup> diag(<i>f</i>′); a trained LSTM keeps "
         "inputs far back alive through its cell state. The summary reads the median over positions "
-        "at each distance: how many of the nearest inputs have at least a tenth of the peak "
-        "influence, and the influence 10 steps back (or, with one prediction, of the first input) as "
-        "a multiple of the current input's. A confident, right prediction has a small gradient, so "
-        "rows where the model is sure are pale."),
+        "at each distance (the \"median prediction\"): how many of the nearest inputs have at least "
+        "a tenth of the peak influence, and the influence 10 steps back (or, with one prediction, of "
+        "the first input) as a multiple of the current input's. A confident, right prediction has a "
+        "small gradient, so rows where the model is sure are pale."),
     "task": (
         "What the model does on held-out data at the latest evaluation (as often as the "
         "<i>Evaluate every</i> setting says). Sine: the held-out wave (black), the one-step "

@@ -79,13 +79,12 @@ def connectivity_summary(found: Connectivity | None, token_word: str) -> str:
     near = float(profile[0])
     if rows == 1:
         text = (f"the prediction at the end: the first {singular} ({far} back) sways it "
-                f"<b>{fmt(profile[far] / near) if near > 0 else '—'}×</b> as much as the last")
+                f"<b>{fmt(profile[far] / near) if near > 0 else '—'}×</b> as much as the last one")
         return head + text
     reach = strong_reach(profile)
-    text = (f"typical prediction (median over positions): the last <b>{reach}</b> {token_word} have "
-            f"≥ 10% of the peak influence")
+    text = f"median prediction: ≥ 10% of the peak influence from the last <b>{reach}</b> {token_word}"
     if far > 0 and near > 0:
-        text += f"; {far} back it is <b>{fmt(profile[far] / near)}×</b> the current {singular}'s"
+        text += f"; {far} back: <b>{fmt(profile[far] / near)}×</b> the current one"
     return head + text
 
 
@@ -288,7 +287,8 @@ class ConnectivityPanel(Panel):
         document.setTextWidth(self.text.viewport().width())
         frame = 2 * self.text.frameWidth() + 2
         wanted = math.ceil(document.size().height()) + frame
-        wanted = max(min(wanted, int(0.4 * self.widget.height())), self.text.fontMetrics().lineSpacing() + frame)
+        one_line = self.text.fontMetrics().lineSpacing() + frame
+        wanted = max(min(wanted, int(0.4 * self.widget.height())), one_line)
         if wanted != self.text.height():
             self.text.setFixedHeight(wanted)
 
