@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 
 from rnnviz.core import make_model
-from rnnviz.core.connectivity import by_distance_matrix, connectivity, distance_profile
+from rnnviz.core.connectivity import by_distance_matrix, connectivity, distance_profile, text_connectivity
 from rnnviz.core.heads import softmax
 from rnnviz.core.rnn import RNN
+from rnnviz.core.vocab import UnknownTokensError, Vocabulary
 
 CELLS = ("rnn", "lstm", "gru")
 STEPS, HIDDEN, VOCAB = 6, 4, 5
@@ -166,3 +167,25 @@ def test_distance_view_and_profile() -> None:
     assert np.array_equal(by_k, np.array([[1.0, np.nan, np.nan], [2.0, 0.5, np.nan], [4.0, 0.2, 0.1]]),
                           equal_nan=True)
     assert np.allclose(distance_profile(matrix), [2.0, 0.35, 0.1])
+
+
+def test_typed_text_is_scored_on_the_token_that_follows() -> None:
+    vocab = Vocabulary(list("abcde"))
+    model = small_model("gru")
+    found = text_connectivity(model, vocab, "abcad", step=7)
+    ids = vocab.encode("abcad")
+    assert found.step == 7 and found.tokens == tuple("abca") and found.targets == tuple("bcad")
+    assert np.array_equal(found.matrix, connectivity(model, ids[:-1], None, ids[1:]), equal_nan=True)
+    with pytest.raises(UnknownTokensError, match="'z'"):
+        text_connectivity(model, vocab, "abz", step=7)
+    with pytest.raises(ValueError, match="at least two"):
+        text_connectivity(model, vocab, "a", step=7)
+
+
+def test_typed_text_for_a_line_model_reads_the_markers_and_unknown_words() -> None:
+    vocab = Vocabulary(["<s>", "</s>", "good", "i", "<unk>"], kind="word")
+    model = small_model("lstm")
+    found = text_connectivity(model, vocab, "  Good zebra ", step=1)
+    assert found.tokens == ("<s>", "good", "<unk>") and found.targets == ("good", "<unk>", "</s>")
+    expected = connectivity(model, np.array([0, 2, 4]), None, np.array([2, 4, 1]))
+    assert np.array_equal(found.matrix, expected, equal_nan=True)

@@ -239,3 +239,63 @@ def test_a_new_run_starts_clean_and_a_later_one_redraws(qtbot) -> None:
     add_steps(fresh, trainer, 1)
     panel.update(fresh)
     assert panel.image.image is not None and math.isfinite(float(np.nanmax(panel.image.image)))
+
+
+# ------------------------------------------------------------------ typed text
+def test_typed_text_is_scored_with_a_model_copy_and_again_as_training_goes_on(qtbot, monkeypatch) -> None:
+    import copy
+
+    import rnnviz.app.panels.connectivity as module
+    from rnnviz.app.panels import ConnectivityPanel
+    from rnnviz.core.connectivity import text_connectivity
+
+    data, trainer = make_run(SMALL_CHARLM, 2)
+    panel = shown_panel(qtbot, ConnectivityPanel, size=(520, 520))
+    asked: list[int] = []
+
+    def model_source(on_done) -> None:  # as the window's: a private copy of the model as it is now
+        asked.append(trainer.step_count)
+        on_done(True, (copy.deepcopy(trainer.model), trainer.task.vocab, trainer.step_count, 0))
+
+    panel.update(data)
+    assert not panel.typed.isEnabled()  # no model source: nothing to score typed text with
+    panel.model_source = model_source
+    panel.invalidate()
+    panel.update(data)
+    assert panel.typed.isEnabled()
+
+    panel.typed.setText("the lamp")
+    panel.score_typed()
+    panel.flush_summary(force=True)
+    expected = text_connectivity(trainer.model, trainer.task.vocab, "the lamp", trainer.step_count)
+    assert np.array_equal(panel._shown.matrix, expected.matrix, equal_nan=True)
+    assert panel.summary.plain_text().startswith(f"your text · step {trainer.step_count}")
+    assert panel.text.toPlainText() == "the lam"  # the last character is only a target
+    assert "predicting “p”" in panel.readout.plain_text()
+
+    monkeypatch.setattr(module, "TYPED_REFRESH_S", 0.0)
+    add_steps(data, trainer, 3)
+    panel.update(data)
+    assert asked == [2, 5]  # scored again with the newer weights
+    panel.flush_summary(force=True)
+    assert panel.summary.plain_text().startswith("your text · step 5")
+
+    panel.typed.setText("the ☃")
+    panel.score_typed()
+    assert "cannot be scored" in panel.readout.plain_text() and "'☃'" in panel.readout.plain_text()
+
+    panel.use_training_sequence()
+    panel.flush_summary(force=True)
+    assert panel._shown is data.connectivity
+    assert panel.summary.plain_text().startswith(f"step {data.connectivity.step}")
+
+
+def test_typed_text_needs_a_next_token_model(qtbot) -> None:
+    from rnnviz.app.panels import ConnectivityPanel
+
+    data, _ = make_run(TrainConfig(task="sine", hidden=8, seq_len=12, batch=2, eval_every=50,
+                                   spectrum_every=50), 2)
+    panel = shown_panel(qtbot, ConnectivityPanel)
+    panel.model_source = lambda on_done: on_done(True, None)
+    panel.update(data)
+    assert not panel.typed.isEnabled() and "next-character or next-word" in panel.typed.toolTip()

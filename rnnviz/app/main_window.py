@@ -23,6 +23,7 @@ from rnnviz.app.export_dialog import ExportDialog
 from rnnviz.app.help import Help
 from rnnviz.app.panels import ALL_PANELS
 from rnnviz.app.panels.base import DEFAULT_FONT_PT, Panel, cache_decorations
+from rnnviz.app.panels.connectivity import ConnectivityPanel
 from rnnviz.app.panels.loss import LossPanel
 from rnnviz.app.panels.sampler import SamplerPanel
 from rnnviz.app.pending import PendingIndicator
@@ -65,6 +66,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.panels: list[Panel] = [cls() for cls in ALL_PANELS]
         self.sampler = SamplerPanel(self._request_model)
         self.panels.append(self.sampler)
+        for panel in self.panels:
+            if isinstance(panel, ConnectivityPanel):
+                panel.model_source = self._request_model  # typed text is scored with a model copy
         for panel in self.panels:
             cache_decorations(panel.widget)
             panel.on_invalidate = self._wake_redraw

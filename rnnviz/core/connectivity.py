@@ -42,6 +42,7 @@ import numpy as np
 from rnnviz.core.gated import GRU, LSTM
 from rnnviz.core.heads import HEADS, is_sequence_head, is_softmax_head, softmax
 from rnnviz.core.rnn import RNN, activation_derivative
+from rnnviz.core.vocab import END, START, UNKNOWN, Vocabulary
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,34 @@ def connectivity(model: RNN, x: np.ndarray, h0: np.ndarray | None = None,
     for row in np.unique(rows):
         out[row, :row + 1] = np.sqrt(squares[rows == row, :row + 1].sum(axis=0))
     return out
+
+
+def text_connectivity(model: RNN, vocab: Vocabulary, text: str, step: int) -> Connectivity:
+    """The connectivity of typed text for a next-token model, each position scored on the token
+    that follows it in the text, from a zero state.
+
+    A line-mode model (its vocabulary has ``<s>`` and ``</s>``) reads ``<s>`` and the text and
+    predicts the text and ``</s>``, as it was trained; any other model reads all but the last
+    token, which is only a target. A word model reads words it does not know as ``<unk>``, as
+    in training; other unknown tokens raise ``UnknownTokensError`` (a ValueError naming them).
+    """
+    lines = START in vocab.index and END in vocab.index
+    tokens = vocab.split(text.strip() if lines else text)
+    if vocab.kind == "word" and UNKNOWN in vocab.index:
+        tokens = [t if t in vocab.index else UNKNOWN for t in tokens]
+    ids = vocab.encode(tokens).tolist()
+    if lines:
+        inputs, targets = [vocab.index[START], *ids], [*ids, vocab.index[END]]
+    else:
+        if len(ids) < 2:
+            raise ValueError(f"type at least two {vocab.kind}s: each is scored on the one that follows it")
+        inputs, targets = ids[:-1], ids[1:]
+    x, y = np.asarray(inputs, dtype=np.int64), np.asarray(targets, dtype=np.int64)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        matrix = connectivity(model, x, None, y, "seq_softmax")
+    matrix.flags.writeable = False
+    return Connectivity(step=step, matrix=matrix, tokens=tuple(vocab.tokens[i] for i in inputs),
+                        targets=tuple(vocab.tokens[i] for i in targets))
 
 
 def _seeds(model: RNN, x: np.ndarray, h0: np.ndarray | None, targets: np.ndarray | int | None,

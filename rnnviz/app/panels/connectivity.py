@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import html
 import math
+import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -18,7 +20,7 @@ from rnnviz.app.panels.base import GREY, Panel, fmt, log_tick_text, new_plot, ne
 from rnnviz.app.qt import Qt, QtCore, QtGui, QtWidgets, pg
 from rnnviz.app.run_data import RunData
 from rnnviz.app.steady_label import SteadyLabel
-from rnnviz.core.connectivity import Connectivity, by_distance_matrix, distance_profile
+from rnnviz.core.connectivity import Connectivity, by_distance_matrix, distance_profile, text_connectivity
 
 COLOUR_MAP = "CET-L18"  # white, yellow, orange, red: light where influence is small, text stays readable
 MAP_START = 0.06  # the lowest influence is a pale yellow, not the white of the page
@@ -27,6 +29,13 @@ TENTH = 0.1  # "strong" influence: at least a tenth of the peak
 FAR = 10  # the summary compares the input this many steps back (or the farthest) with the current one
 HOVER_HINT = "Point at a position (click to keep it) to see which earlier inputs its prediction depends on."
 VISIBLE = {" ": " ", "\n": "⏎", "\t": "⇥", "\r": "␍"}
+TYPED_REFRESH_S = 3.0  # typed text is scored again with a fresh model copy this often while training runs
+TYPED_HINT = "Type your own text and press Enter to see what the model, as it is now, reads in it"
+NOT_A_TEXT_MODEL = "Typed text needs a next-character or next-word model (this task has none)"
+# The window's way to ask for a model copy without waiting (as the sampler's): it calls back
+# with (ok, payload), payload (model, vocab, step, seed), None when the run has no text model,
+# or a message when it failed.
+ModelSource = Callable[[Callable[[bool, object], None]], None]
 
 
 def shown_token(token: str, kind: str) -> str:
@@ -64,13 +73,14 @@ def far_distance(profile: np.ndarray, single_row: bool) -> int:
     return farthest if single_row else min(FAR, farthest)
 
 
-def connectivity_summary(found: Connectivity | None, token_word: str) -> str:
-    """One sentence about the matrix shown, every number read from it (``distance_profile``)."""
+def connectivity_summary(found: Connectivity | None, token_word: str, typed: bool = False) -> str:
+    """One sentence about the matrix shown, every number read from it (``distance_profile``);
+    ``typed``: it is of the user's text, not of the training sequence."""
     if found is None:
         return "waiting for the first connectivity (computed every few steps)"
     matrix = np.asarray(found.matrix, dtype=np.float64)
     rows = int(np.isfinite(matrix).any(axis=1).sum())
-    head = f"step {found.step:,} · "
+    head = f"{'your text · ' if typed else ''}step {found.step:,} · "
     profile = distance_profile(matrix)
     if rows == 0 or not np.isfinite(profile[0]):
         return head + "no finite influence (the weights have blown up)"
@@ -108,6 +118,19 @@ class ConnectivityPanel(Panel):
 
     def __init__(self) -> None:
         super().__init__()
+        self.model_source: ModelSource | None = None  # set by the window: typed text needs a model copy
+        typing = QtWidgets.QHBoxLayout()
+        self.typed = QtWidgets.QLineEdit()
+        self.typed.setPlaceholderText("your own text (Enter scores it)")
+        self.typed.setClearButtonEnabled(True)
+        self.typed.setToolTip(TYPED_HINT)
+        self.typed.returnPressed.connect(self.score_typed)
+        typing.addWidget(self.typed, 1)
+        self.back_button = QtWidgets.QPushButton("Training sequence")
+        self.back_button.setToolTip("Show the sequence training reads, as it trains")
+        self.back_button.clicked.connect(self.use_training_sequence)
+        typing.addWidget(self.back_button)
+        self.layout.addLayout(typing)
         full_map = pg.colormap.get(COLOUR_MAP)
         stops = np.linspace(MAP_START, 1.0, 16)
         self.colour_map = pg.ColorMap(np.linspace(0.0, 1.0, 16), full_map.map(stops, mode="byte"))
@@ -157,6 +180,14 @@ class ConnectivityPanel(Panel):
         self._pinned: int | None = None
         self._kind = "character"
         self._extent: tuple[int, int] | None = None
+        self._token_word = "characters"
+        self._typed_text: str | None = None  # scoring this text instead of the training sequence
+        self._typed_request = 0  # a model copy still on its way for an older request is not used
+        self._typed_waiting = False
+        self._typed_asked_at = -math.inf
+        self._typed_for: Connectivity | None = None  # the training one when a copy was last asked for
+        self._typed_shown = False
+        self._set_typing_enabled(False)
 
     @staticmethod
     def _colour_bar_ticks(low: float, high: float, size: float) -> list:
@@ -175,6 +206,9 @@ class ConnectivityPanel(Panel):
         self._spans = []
         self._extent = None
         self._kind = data.task.token_kind
+        self._token_word = data.token_word
+        self._typed_text, self._typed_shown, self._typed_waiting = None, False, False
+        self._typed_request += 1  # a copy of the old run's model is not used
         self.set_font_size(self._font_pt)  # characters in a fixed-width font, words in the panel's
         self.text.clear()
         self.image.clear()
@@ -192,13 +226,83 @@ class ConnectivityPanel(Panel):
     def update(self, data: RunData) -> None:
         if not self.needs_redraw(data):
             return
+        self._set_typing_enabled(data.task.can_sample and self.model_source is not None)
+        self._kind, self._token_word = data.task.token_kind, data.token_word
         found = data.connectivity
+        if self._typed_text is not None:
+            # The typed text is scored again with a newer model copy while training goes on.
+            fresh = found is not None and found is not self._typed_for and not self._typed_waiting
+            if fresh and time.monotonic() - self._typed_asked_at >= TYPED_REFRESH_S:
+                self._typed_for = found
+                self._request_typed()
+            return
         if found is None or found is self._shown:
             return
-        self._shown = found
+        self._show(found, typed=False)
+
+    def _show(self, found: Connectivity, typed: bool) -> None:
+        self._shown, self._typed_shown = found, typed
         self._draw_heatmap(found)
         self._draw_text()
-        self.set_live_summary(connectivity_summary(found, data.token_word))
+        self.set_live_summary(connectivity_summary(found, self._token_word, typed))
+
+    # --------------------------------------------------------------- typed text
+    def _set_typing_enabled(self, enabled: bool) -> None:
+        if enabled != self.typed.isEnabled():
+            self.typed.setEnabled(enabled)
+            self.typed.setToolTip(TYPED_HINT if enabled else NOT_A_TEXT_MODEL)
+        self.back_button.setVisible(enabled)
+        self.back_button.setEnabled(self._typed_text is not None)
+
+    def score_typed(self) -> None:
+        """Score the text in the field with a copy of the model as it is now (empty: the training
+        sequence again)."""
+        text = self.typed.text()
+        if not text.strip():
+            self.use_training_sequence()
+            return
+        if self.model_source is None:
+            return
+        self._typed_text = text
+        self.back_button.setEnabled(True)
+        self._typed_for = self._data.connectivity if self._data is not None else None
+        self._request_typed()
+
+    def use_training_sequence(self) -> None:
+        """Back to the sequence training reads."""
+        self._typed_text, self._typed_shown, self._typed_waiting = None, False, False
+        self._typed_request += 1
+        self.back_button.setEnabled(False)
+        self._hovered = self._pinned = None
+        if self._data is not None and self._data.connectivity is not None:
+            self._show(self._data.connectivity, typed=False)
+        else:
+            self._shown = None
+            self.invalidate()
+
+    def _request_typed(self) -> None:
+        assert self.model_source is not None and self._typed_text is not None
+        self._typed_request += 1
+        request, text = self._typed_request, self._typed_text
+        self._typed_waiting, self._typed_asked_at = True, time.monotonic()
+
+        def arrived(ok: bool, payload: object) -> None:
+            if request != self._typed_request:
+                return  # asked again since, or back to the training sequence
+            self._typed_waiting = False
+            if not ok or payload is None:
+                problem = f"could not copy the model: {payload}" if not ok else NOT_A_TEXT_MODEL
+                self.readout.setText(html.escape(problem))
+                return
+            model, vocab, step, _ = payload  # type: ignore[misc]
+            try:
+                found = text_connectivity(model, vocab, text, step)
+            except ValueError as exc:  # unknown characters, too short: one sentence
+                self.readout.setText(html.escape(f"Your text cannot be scored: {exc}."))
+                return
+            self._show(found, typed=True)
+
+        self.model_source(arrived)
 
     def scored_rows(self) -> np.ndarray:
         """The positions whose prediction is scored (every one, or only the last)."""
