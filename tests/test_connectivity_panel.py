@@ -284,7 +284,7 @@ def test_typed_text_is_scored_with_a_model_copy_and_again_as_training_goes_on(qt
     panel.score_typed()
     assert "cannot be scored" in panel.readout.plain_text() and "'☃'" in panel.readout.plain_text()
 
-    panel.use_training_sequence()
+    panel.typed.clear()  # an empty field: the training sequence again
     panel.flush_summary(force=True)
     assert panel._shown is data.connectivity
     assert panel.summary.plain_text().startswith(f"step {data.connectivity.step}")

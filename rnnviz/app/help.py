@@ -128,7 +128,11 @@ PANEL_HELP: dict[str, str] = {
         "at each distance (the \"median prediction\"): how many of the nearest inputs have at least "
         "a tenth of the peak influence, and the influence 10 steps back (or, with one prediction, of "
         "the first input) as a multiple of the current input's. A confident, right prediction has a "
-        "small gradient, so rows where the model is sure are pale."),
+        "small gradient, so rows where the model is sure are pale. For a character or word model, "
+        "type your own text in the field and press Enter: a copy of the model as it is now reads it "
+        "from <i>h</i> = 0, each position scored on the token that follows it in your text, and "
+        "reads it again every few seconds while training runs; empty the field to return to the "
+        "training sequence."),
     "task": (
         "What the model does on held-out data at the latest evaluation (as often as the "
         "<i>Evaluate every</i> setting says). Sine: the held-out wave (black), the one-step "

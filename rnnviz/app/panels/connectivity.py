@@ -30,7 +30,8 @@ FAR = 10  # the summary compares the input this many steps back (or the farthest
 HOVER_HINT = "Point at a position (click to keep it) to see which earlier inputs its prediction depends on."
 VISIBLE = {" ": " ", "\n": "⏎", "\t": "⇥", "\r": "␍"}
 TYPED_REFRESH_S = 3.0  # typed text is scored again with a fresh model copy this often while training runs
-TYPED_HINT = "Type your own text and press Enter to see what the model, as it is now, reads in it"
+TYPED_HINT = ("Type your own text and press Enter to see what the model, as it is now, reads in it; "
+              "empty the field to see the training sequence again")
 NOT_A_TEXT_MODEL = "Typed text needs a next-character or next-word model (this task has none)"
 # The window's way to ask for a model copy without waiting (as the sampler's): it calls back
 # with (ok, payload), payload (model, vocab, step, seed), None when the run has no text model,
@@ -119,18 +120,15 @@ class ConnectivityPanel(Panel):
     def __init__(self) -> None:
         super().__init__()
         self.model_source: ModelSource | None = None  # set by the window: typed text needs a model copy
-        typing = QtWidgets.QHBoxLayout()
+        # Typed text: Enter scores it; emptying the field (its clear button) goes back to the
+        # training sequence. No button beside it: the panel stays narrow in large text.
         self.typed = QtWidgets.QLineEdit()
-        self.typed.setPlaceholderText("your own text (Enter scores it)")
+        self.typed.setPlaceholderText("type your own text, then Enter")
         self.typed.setClearButtonEnabled(True)
         self.typed.setToolTip(TYPED_HINT)
         self.typed.returnPressed.connect(self.score_typed)
-        typing.addWidget(self.typed, 1)
-        self.back_button = QtWidgets.QPushButton("Training sequence")
-        self.back_button.setToolTip("Show the sequence training reads, as it trains")
-        self.back_button.clicked.connect(self.use_training_sequence)
-        typing.addWidget(self.back_button)
-        self.layout.addLayout(typing)
+        self.typed.textChanged.connect(lambda text: None if text.strip() else self.use_training_sequence())
+        self.layout.addWidget(self.typed)
         full_map = pg.colormap.get(COLOUR_MAP)
         stops = np.linspace(MAP_START, 1.0, 16)
         self.colour_map = pg.ColorMap(np.linspace(0.0, 1.0, 16), full_map.map(stops, mode="byte"))
@@ -251,8 +249,6 @@ class ConnectivityPanel(Panel):
         if enabled != self.typed.isEnabled():
             self.typed.setEnabled(enabled)
             self.typed.setToolTip(TYPED_HINT if enabled else NOT_A_TEXT_MODEL)
-        self.back_button.setVisible(enabled)
-        self.back_button.setEnabled(self._typed_text is not None)
 
     def score_typed(self) -> None:
         """Score the text in the field with a copy of the model as it is now (empty: the training
@@ -264,15 +260,15 @@ class ConnectivityPanel(Panel):
         if self.model_source is None:
             return
         self._typed_text = text
-        self.back_button.setEnabled(True)
         self._typed_for = self._data.connectivity if self._data is not None else None
         self._request_typed()
 
     def use_training_sequence(self) -> None:
         """Back to the sequence training reads."""
+        if self._typed_text is None:
+            return
         self._typed_text, self._typed_shown, self._typed_waiting = None, False, False
         self._typed_request += 1
-        self.back_button.setEnabled(False)
         self._hovered = self._pinned = None
         if self._data is not None and self._data.connectivity is not None:
             self._show(self._data.connectivity, typed=False)
