@@ -102,6 +102,16 @@ def test_it_is_recomputed_only_after_its_cost_over_the_share(monkeypatch) -> Non
     assert all(step <= r.step for step, r in zip(steps, reports, strict=True)) and steps == sorted(steps)
 
 
+def test_a_share_of_zero_turns_it_off_and_leaves_training_as_it_was() -> None:
+    quiet, shown = Trainer(SMALL_CHARLM), Trainer(SMALL_CHARLM)
+    quiet.connectivity_share = 0.0
+    for _ in range(3):
+        silent, seen = quiet.step(), shown.step()
+        assert silent.connectivity is None and seen.connectivity is not None
+        assert silent.loss == seen.loss
+    assert np.array_equal(quiet.model.flat_params, shown.model.flat_params)
+
+
 # ------------------------------------------------------------ the pipe and RunData
 def test_it_crosses_the_pipe_and_run_data_keeps_the_latest() -> None:
     from rnnviz.app.training_process import _Accumulator

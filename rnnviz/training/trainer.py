@@ -75,6 +75,9 @@ class Trainer:
         self._spectrum: Spectrum = spectrum(self.model.recurrent_matrix)
         self._spectrum_step = 0
         self._connectivity: Connectivity | None = None
+        # Share of the training time for the connectivity; 0 turns it off (a caller that never
+        # shows it, such as a headless run, need not pay for it).
+        self.connectivity_share = CONNECTIVITY_SHARE
         self._connectivity_wait_s = 0.0  # training time still to pass before it is computed again
         self._last_step_at: float | None = None
         self._pending: dict[str, Any] = {}
@@ -147,10 +150,11 @@ class Trainer:
         watched = min(max(int(self.watched_sequence), 0), result.hidden.shape[1] - 1)
         # Padding (line mode) is no part of what the model read: not shown, not counted.
         length = batch.length(watched)
-        if not diverged and (self._connectivity is None or self._connectivity_wait_s <= 0):
+        share = self.connectivity_share
+        if not diverged and share > 0 and (self._connectivity is None or self._connectivity_wait_s <= 0):
             began = time.perf_counter()
             self._connectivity = self.watched_connectivity(batch.x, batch.y, h0, watched, length)
-            self._connectivity_wait_s = (time.perf_counter() - began) / CONNECTIVITY_SHARE
+            self._connectivity_wait_s = (time.perf_counter() - began) / share
         self.elapsed_s += time.perf_counter() - started
         if not diverged and self.step_count % SNAPSHOT_EVERY == 0:
             self._take_snapshot()
