@@ -84,7 +84,6 @@ class RunData:
         self.latest: StepReport | None = None
         self.latest_eval: EvalReport | None = None
         self.first_dh_norms: np.ndarray | None = None  # the gradient profile at the first step
-        self.connectivity: Connectivity | None = None  # the latest, kept when a report has none
         self.version = 0  # bumped on every batch: panels redraw only when it moved
         self.start_step = 0
         self.total_steps = 0
@@ -123,8 +122,6 @@ class RunData:
         self.recent_clipped.extend(clipped[~diverged].tolist())
         self.divergences.extend(int(s) for s in batch.scalars["step"][diverged])
         self.latest = batch.latest
-        if batch.latest.connectivity is not None:
-            self.connectivity = batch.latest.connectivity
         self.running = batch.running
         self.version += 1
 
@@ -144,8 +141,6 @@ class RunData:
             self.latest = None
         if self.latest_eval is not None and self.latest_eval.step > step:
             self.latest_eval = None
-        if self.connectivity is not None and self.connectivity.step > step:
-            self.connectivity = None
         if self.latest is None:
             self.start_step = step  # what the status bar shows until the next batch
         smoothed = self.steps.last("smoothed_loss")
@@ -175,6 +170,12 @@ class RunData:
     def step(self) -> int:
         """The latest step, or the step the run starts from (a loaded checkpoint's) before any."""
         return self.latest.step if self.latest is not None else self.start_step
+
+    @property
+    def connectivity(self) -> Connectivity | None:
+        """The connectivity of the latest report: each report carries the newest one the trainer
+        has computed (every few steps), so RunData need keep nothing of its own."""
+        return self.latest.connectivity if self.latest is not None else None
 
     @property
     def token_word(self) -> str:
