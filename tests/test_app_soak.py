@@ -44,6 +44,7 @@ def main() -> None:
         app.processEvents()
     # Every panel on screen at once: the sampler out of its tab, writing a new sample as it trains.
     window.splitDockWidget(window.docks["task"], window.docks["sampler"], Qt.Orientation.Horizontal)
+    window.splitDockWidget(window.docks["flow"], window.docks["connectivity"], Qt.Orientation.Horizontal)
     window.sampler.live_every.setValue(300)
     window.sampler.live.setChecked(True)
     generated = [0]
@@ -123,7 +124,7 @@ if __name__ == "__main__":
 
 
 def test_live_plotting_soak(tmp_path: Path) -> None:
-    """32 s of the default preset with all seven panels drawing, in a child interpreter."""
+    """32 s of the default preset with all eight panels drawing, in a child interpreter."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
     env.setdefault("QT_QPA_PLATFORM", "offscreen")

@@ -24,6 +24,7 @@ from rnnviz.app.export_dialog import ExportDialog
 from rnnviz.app.help import Help
 from rnnviz.app.panels import ALL_PANELS
 from rnnviz.app.panels.base import DEFAULT_FONT_PT, Panel, cache_decorations
+from rnnviz.app.panels.connectivity import ConnectivityPanel
 from rnnviz.app.panels.loss import LossPanel
 from rnnviz.app.panels.sampler import SamplerPanel
 from rnnviz.app.pending import PendingIndicator
@@ -45,7 +46,7 @@ log = logging.getLogger(__name__)
 REDRAW_MS = 13  # each pass draws half the panels: every panel up to ~38 times a second
 REDRAW_GROUPS = 2
 STATUS_MS = 500
-STATE_VERSION = 4  # bump when the dock layout changes, so old saved layouts are ignored
+STATE_VERSION = 5  # bump when the dock layout changes, so old saved layouts are ignored
 LARGE_FONT_PT = 13
 
 
@@ -73,6 +74,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.panels: list[Panel] = [cls() for cls in ALL_PANELS]
         self.sampler = SamplerPanel(self._request_model)
         self.panels.append(self.sampler)
+        for panel in self.panels:
+            if isinstance(panel, ConnectivityPanel):
+                panel.model_source = self._request_model  # typed text is scored with a model copy
         for panel in self.panels:
             cache_decorations(panel.widget)
             panel.on_invalidate = self._wake_redraw
@@ -309,7 +313,8 @@ class MainWindow(QtWidgets.QMainWindow):
         return dock
 
     def restore_default_layout(self) -> None:
-        """Settings on the left; loss, norms, spectrum on top; hidden, flow, task below."""
+        """Settings on the left; loss, norms, spectrum on top; hidden, flow (connectivity in a tab
+        behind it), task below."""
         d = self.docks
         for dock in d.values():
             dock.setFloating(False)
@@ -325,7 +330,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.splitDockWidget(d["gradients"], d["flow"], vertical)
         self.splitDockWidget(d["spectrum"], d["task"], vertical)
         self.tabifyDockWidget(d["task"], d["sampler"])
+        self.tabifyDockWidget(d["flow"], d["connectivity"])
         d["task"].raise_()
+        d["flow"].raise_()
         width = max(self.width(), 1280)
         side = min(360, width // 4)
         column = (width - side) // 3

@@ -16,6 +16,7 @@ import numpy as np
 
 from rnnviz.app.history import DecimatingHistory, DecimatingMatrix
 from rnnviz.app.training_process import SCALAR_FIELDS, ReportBatch
+from rnnviz.core.connectivity import Connectivity
 from rnnviz.core.vocab import Vocabulary
 from rnnviz.runs.codec import CodecError, decode, encode
 from rnnviz.training import EvalReport, StepReport, TrainConfig
@@ -224,6 +225,12 @@ class RunData:
         """The latest step trained (whatever snapshot is viewed), or the step the run starts from
         (a loaded checkpoint's) before any."""
         return self.live_latest.step if self.live_latest is not None else self.start_step
+
+    @property
+    def connectivity(self) -> Connectivity | None:
+        """The connectivity of the latest report: each report carries the newest one the trainer
+        has computed (every few steps), so RunData need keep nothing of its own."""
+        return self.latest.connectivity if self.latest is not None else None
 
     @property
     def token_word(self) -> str:

@@ -15,10 +15,11 @@ from typing import Any
 
 import numpy as np
 
+from rnnviz.core.connectivity import Connectivity
 from rnnviz.core.diagnostics import Spectrum
 from rnnviz.training.report import EvalReport, StepReport, frozen_mapping
 
-_TYPES: dict[str, type] = {cls.__name__: cls for cls in (StepReport, EvalReport, Spectrum)}
+_TYPES: dict[str, type] = {cls.__name__: cls for cls in (StepReport, EvalReport, Spectrum, Connectivity)}
 
 
 class CodecError(ValueError):

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from rnnviz.core.connectivity import Connectivity
 from rnnviz.core.diagnostics import Spectrum
 
 
@@ -101,6 +102,9 @@ class StepReport:
     # (T, kH) float32: the watched sequence's gate activations, k blocks of H columns in the cell's
     # order (LSTM i, f, g, o; GRU r, z, n); None for the vanilla cell.
     gates: np.ndarray | None = None
+    # Influence of each input of the watched sequence on each prediction, as of its own step
+    # (recomputed every few steps: rnnviz.training.trainer.CONNECTIVITY_SHARE).
+    connectivity: Connectivity | None = None
 
     @property
     def finite(self) -> bool:

@@ -25,6 +25,7 @@ from rnnviz.core.checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
+from rnnviz.core.connectivity import Connectivity, connectivity
 from rnnviz.core.diagnostics import (
     GateTrace,
     Spectrum,
@@ -45,6 +46,13 @@ from rnnviz.training.snapshots import SnapshotRing
 
 # The optimizer sees all parameters as one vector under this name (see RNN.flat_params).
 _FLAT = "theta"
+# The connectivity of the watched sequence is computed at the first step, and again once the
+# training time since the last one is its cost / CONNECTIVITY_SHARE, so it takes that share of
+# the time. Training time is the wall clock from step to step, each gap counted up to
+# CONNECTIVITY_GAP_S: flat out, the steps' own time; at a slow pace (5 steps a second) the idle
+# time between steps, so it follows every step; a pause adds no more than one gap.
+CONNECTIVITY_SHARE = 0.03
+CONNECTIVITY_GAP_S = 1.0
 
 
 class Trainer:
@@ -73,6 +81,12 @@ class Trainer:
         self.load_notes: list[str] = list(self.task.notes)
         self._spectrum: Spectrum | None = self._weight_spectrum()
         self._spectrum_step = 0
+        self._connectivity: Connectivity | None = None
+        # Share of the training time for the connectivity; 0 turns it off (a caller that never
+        # shows it, such as a headless run, need not pay for it).
+        self.connectivity_share = CONNECTIVITY_SHARE
+        self._connectivity_wait_s = 0.0  # training time still to pass before it is computed again
+        self._last_step_at: float | None = None
         self._pending: dict[str, Any] = {}
         self._pending_lock = threading.Lock()
         flat = self.model.flat_params
@@ -111,6 +125,9 @@ class Trainer:
         self._apply_pending()
         cfg = self.config
         started = time.perf_counter()
+        if self._last_step_at is not None:
+            self._connectivity_wait_s -= min(started - self._last_step_at, CONNECTIVITY_GAP_S)
+        self._last_step_at = started
         batch = self.task.next_batch(self.rng)
         h0 = self.carried_state if batch.carry_state else None
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -148,6 +165,11 @@ class Trainer:
                 evaluation = self.evaluate()
                 if cfg.lr_schedule == "plateau":
                     lr_halved = self.schedule.update(self.optimizer, evaluation.val_loss)
+        share = self.connectivity_share
+        if not diverged and share > 0 and (self._connectivity is None or self._connectivity_wait_s <= 0):
+            began = time.perf_counter()
+            self._connectivity = self.watched_connectivity(batch.x, batch.y, h0, watched, length)
+            self._connectivity_wait_s = (time.perf_counter() - began) / share
         self.elapsed_s += time.perf_counter() - started
         if not diverged and self.step_count % SNAPSHOT_EVERY == 0:
             self._take_snapshot()
@@ -179,8 +201,10 @@ class Trainer:
             evaluation=evaluation,
             lr_halved=lr_halved,
             diverged=diverged,
+            connectivity=self._connectivity,
         )
 
+from rnnviz.core.connectivity import Connectivity, connectivity
     def _weight_spectrum(self) -> Spectrum | None:
         """The vanilla cell's spectrum of W_hh; None for a gated cell, whose spectrum is of the
         recurrent Jacobian along a sequence and waits for the next batch."""
@@ -324,6 +348,7 @@ class Trainer:
         self.schedule.load_state(meta.get("schedule", self.schedule.state()))
         self._spectrum = self._weight_spectrum()
         self._spectrum_step = self.step_count
+        self._connectivity = None  # of other weights: computed afresh at the next step
 
     def _restore_optimizer(self, state: dict[str, np.ndarray], path: str | Path) -> None:
         """Load the optimizer's state; if the checkpoint lacks it, keep a fresh optimizer and
