@@ -172,10 +172,11 @@ def test_the_history_exports_as_an_animation_of_a_panel(make_window, qtbot, tmp_
 
     from rnnviz.app.animation import AnimationError, export_animation
 
-    window = make_window(config=TrainConfig(task="sine", hidden=6, seq_len=8, batch=3))
+    window = make_window(config=TrainConfig(task="sine", hidden=6, seq_len=8, batch=3), start=False)
     with pytest.raises(AnimationError, match="no snapshots yet"):
         export_animation(window, tmp_path / f"early{suffix}", "hidden")
     window.speed.set_pace(100)
+    window.toggle_running()
     qtbot.waitUntil(lambda: len(window.session.data.timeline) >= 3, timeout=30_000)
     window.session.pause()
     qtbot.waitUntil(lambda: not window.session.running, timeout=5_000)

@@ -204,7 +204,27 @@ class Trainer:
             connectivity=self._connectivity,
         )
 
-from rnnviz.core.connectivity import Connectivity, connectivity
+    def watched_connectivity(self, x: np.ndarray, y: np.ndarray, h0: np.ndarray | None, column: int,
+                             length: int) -> Connectivity:
+        """How much each input of one sequence of a batch sways each of its predictions, with
+        the current weights (``rnnviz.core.connectivity``); padding is left out."""
+        head, vocab = self.task.head, self.task.vocab
+        inputs = x[:length, column]
+        start = None if h0 is None else h0[column]
+        targets: np.ndarray | int | None = None
+        labels: tuple[str, ...] = ()
+        if head == "seq_softmax":
+            targets = y[:length, column]
+            if vocab is not None and self.task.output_size == len(vocab):  # next tokens, same vocabulary
+                labels = tuple(vocab.tokens[int(i)] for i in targets)
+        elif head == "last_softmax":
+            targets = int(y[column])
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            matrix = connectivity(self.model, inputs, start, targets, head)
+        return Connectivity(step=self.step_count, matrix=frozen_array(matrix),
+                            tokens=self.task.input_labels(x, column)[:length], targets=labels,
+                            score="log p" if head.endswith("softmax") else "prediction")
+
     def _weight_spectrum(self) -> Spectrum | None:
         """The vanilla cell's spectrum of W_hh; None for a gated cell, whose spectrum is of the
         recurrent Jacobian along a sequence and waits for the next batch."""

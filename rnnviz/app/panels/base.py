@@ -336,6 +336,18 @@ def show_view_marker(line: pg.InfiniteLine, data: RunData) -> None:
         set_line(line, data.viewed.step, f" viewing step {data.viewed.step:,} ")
 
 
+def log_colour_bar_ticks(low: float, high: float, size: float) -> list:
+    """Ticks for a colour bar over log10 values: decades (or 1-2-5 within them), about 20
+    pixels apart or more (a ``tickValues`` for the bar's axis)."""
+    low, high = sorted((low, high))
+    if not high > low:
+        return []
+    candidates = tick_candidates(low, high, log=True)  # densest first
+    spaced = [c for c in candidates if c.size >= 2 and np.min(np.diff(c)) / (high - low) * size >= 20]
+    chosen: np.ndarray | list[float] = spaced[0] if spaced else candidates[-1] if candidates else []
+    return [(1.0, list(chosen))]
+
+
 def legend_html(entries: list[tuple[str, str]]) -> str:
     """``entries`` ((swatch html, name) pairs) as one line that breaks between entries only."""
     return "&nbsp; ".join(f"{swatch}&nbsp;{html.escape(name).replace(' ', '&nbsp;')}"

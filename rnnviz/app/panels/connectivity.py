@@ -13,10 +13,11 @@ import html
 import math
 import time
 from collections.abc import Callable
+from typing import cast
 
 import numpy as np
 
-from rnnviz.app.panels.base import GREY, Panel, fmt, log_tick_text, new_plot, new_view, tick_candidates
+from rnnviz.app.panels.base import GREY, Panel, fmt, log_colour_bar_ticks, log_tick_text, new_plot, new_view
 from rnnviz.app.qt import Qt, QtCore, QtGui, QtWidgets, pg
 from rnnviz.app.run_data import RunData
 from rnnviz.app.steady_label import SteadyLabel
@@ -164,7 +165,7 @@ class ConnectivityPanel(Panel):
         self.colour_bar.setImageItem(self.image, insert_in=self.heat)
         self.colour_bar.axis.tickStrings = lambda values, scale, spacing: [
             log_tick_text(10.0 ** v) for v in values]
-        self.colour_bar.axis.tickValues = self._colour_bar_ticks
+        self.colour_bar.axis.tickValues = log_colour_bar_ticks
         self.marker = pg.PlotDataItem(pen=pg.mkPen("#0072B2", width=2))  # the chosen position's row
         self.heat.addItem(self.marker)
         self.layout.addWidget(self.view, 1)
@@ -186,16 +187,6 @@ class ConnectivityPanel(Panel):
         self._typed_for: Connectivity | None = None  # the training one when a copy was last asked for
         self._typed_shown = False
         self._set_typing_enabled(False)
-
-    @staticmethod
-    def _colour_bar_ticks(low: float, high: float, size: float) -> list:
-        low, high = sorted((low, high))
-        if not high > low:
-            return []
-        candidates = tick_candidates(low, high, log=True)
-        spaced = [c for c in candidates if c.size >= 2 and np.min(np.diff(c)) / (high - low) * size >= 20]
-        chosen = spaced[0] if spaced else candidates[-1] if candidates else []
-        return [(1.0, list(chosen))]
 
     # ---------------------------------------------------------------- run state
     def start_run(self, data: RunData) -> None:
@@ -290,7 +281,7 @@ class ConnectivityPanel(Panel):
                 problem = f"could not copy the model: {payload}" if not ok else NOT_A_TEXT_MODEL
                 self.readout.setText(html.escape(problem))
                 return
-            model, vocab, step, _ = payload  # type: ignore[misc]
+            model, vocab, step, _ = cast(tuple, payload)
             try:
                 found = text_connectivity(model, vocab, text, step)
             except ValueError as exc:  # unknown characters, too short: one sentence
@@ -479,10 +470,10 @@ class _TextMouse(QtCore.QObject):
 
     def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
         kind = event.type()
-        if kind == QtCore.QEvent.Type.MouseMove:
+        if kind == QtCore.QEvent.Type.MouseMove and isinstance(event, QtGui.QMouseEvent):
             self.panel._hover(self.panel.token_at(event.position().toPoint()))
         elif kind == QtCore.QEvent.Type.Leave:
             self.panel._hover(None)
-        elif kind == QtCore.QEvent.Type.MouseButtonPress:
+        elif kind == QtCore.QEvent.Type.MouseButtonPress and isinstance(event, QtGui.QMouseEvent):
             self.panel.pin(self.panel.token_at(event.position().toPoint()))
         return False

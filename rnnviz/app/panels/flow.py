@@ -24,13 +24,13 @@ from rnnviz.app.panels.base import (
     fmt,
     legend_html,
     legend_row,
+    log_colour_bar_ticks,
     log_floor,
     log_tick_text,
     new_plot,
     new_view,
     pen,
     show_view_marker,
-    tick_candidates,
     view_marker,
 )
 from rnnviz.app.qt import QtCore, pg
@@ -137,22 +137,11 @@ class GradientFlowPanel(Panel):
         # round values (not 10^-0.5 = 0.316).
         self.colour_bar.axis.tickStrings = lambda values, scale, spacing: [
             log_tick_text(10.0 ** v) for v in values]
-        self.colour_bar.axis.tickValues = self._colour_bar_ticks
+        self.colour_bar.axis.tickValues = log_colour_bar_ticks
         self.profile_range = StableRange(self.profile)
         self._heat_extent: tuple[float, float, int] | None = None
         self._levels: tuple[float, float] = (-3.0, 0.0)
         self._aligned = False
-
-    @staticmethod
-    def _colour_bar_ticks(low: float, high: float, size: float) -> list:
-        """Decades (or 1-2-5 within them) of the bar's log10 range, about 20 pixels apart or more."""
-        low, high = sorted((low, high))
-        if not high > low:
-            return []
-        candidates = tick_candidates(low, high, log=True)  # densest first
-        spaced = [c for c in candidates if c.size >= 2 and np.min(np.diff(c)) / (high - low) * size >= 20]
-        chosen: np.ndarray | list[float] = spaced[0] if spaced else candidates[-1] if candidates else []
-        return [(1.0, list(chosen))]
 
     def start_run(self, data: RunData) -> None:
         self.profile_range.reset()
