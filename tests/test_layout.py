@@ -151,3 +151,23 @@ def test_banner_is_as_tall_as_its_text(window: MainWindow, qtbot, lines: int) ->
     assert banner.height() <= max(text_height, banner.dismiss.height()) + 16  # and no more
     if lines == 1:
         assert banner.height() <= 2 * line + 16, f"one line in a {banner.height()} px banner"
+
+
+def test_no_tab_bar_is_drawn_over_a_panel(make_window: WindowFactory, qtbot) -> None:
+    """Tabbed docks (task and sampler, flow and connectivity, settings and runs) have their tab
+    bar under them; Qt could leave an earlier arrangement's tab bar visible over a panel."""
+    window = make_window(start=False, show=False)
+    window.resize(1600, 1000)  # sized before it is shown, as a saved or default geometry is
+    window.show()
+    qtbot.waitExposed(window)
+    settle_layout(qtbot)
+    qtbot.wait(100)
+    bars = [bar for bar in window.findChildren(QtWidgets.QTabBar) if bar.isVisible()]
+    assert len(bars) >= 3
+    docks = [dock for dock in window.docks.values()
+             if dock.isVisible() and not dock.visibleRegion().isEmpty()]
+    for bar in bars:
+        area = QtCore.QRect(bar.mapTo(window, QtCore.QPoint(0, 0)), bar.size())
+        for dock in docks:
+            assert not area.intersects(dock.geometry()), \
+                f"the tab bar {[bar.tabText(i) for i in range(bar.count())]} covers {dock.windowTitle()}"

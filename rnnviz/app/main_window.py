@@ -321,7 +321,6 @@ class MainWindow(QtWidgets.QMainWindow):
             dock.show()
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, d["controls"])
         self.tabifyDockWidget(d["controls"], d["runs"])
-        d["controls"].raise_()
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, d["loss"])
         horizontal, vertical = Qt.Orientation.Horizontal, Qt.Orientation.Vertical
         self.splitDockWidget(d["loss"], d["gradients"], horizontal)
@@ -331,8 +330,33 @@ class MainWindow(QtWidgets.QMainWindow):
         self.splitDockWidget(d["spectrum"], d["task"], vertical)
         self.tabifyDockWidget(d["task"], d["sampler"])
         self.tabifyDockWidget(d["flow"], d["connectivity"])
+        d["controls"].raise_()
         d["task"].raise_()
         d["flow"].raise_()
+        self._size_docks()
+
+    def _hide_stale_tab_bars(self) -> None:
+        """Hide tab bars the dock layout no longer uses. Qt (6.x, seen offscreen and on X11)
+        can leave a tab bar of an earlier arrangement of tabbed docks visible where that
+        arrangement put it, drawn over a panel; the one in use sits right under its docks."""
+        titles = {dock.windowTitle(): dock for dock in self.docks.values()}
+        for bar in self.findChildren(QtWidgets.QTabBar):
+            if not bar.isVisible() or bar.count() == 0:
+                continue
+            dock = titles.get(bar.tabText(bar.currentIndex()))
+            if dock is None or not dock.isVisible():
+                continue
+            below = dock.geometry().bottom()
+            aligned = abs(bar.geometry().top() - below) <= 4 and bar.geometry().left() >= dock.x() - 4 \
+                and bar.geometry().right() <= dock.geometry().right() + 4
+            if not aligned:
+                bar.hide()
+
+    def _size_docks(self) -> None:
+        """The default shares of the window: a side column for the settings, three equal
+        columns of panels, each split in half."""
+        d = self.docks
+        horizontal, vertical = Qt.Orientation.Horizontal, Qt.Orientation.Vertical
         width = max(self.width(), 1280)
         side = min(360, width // 4)
         column = (width - side) // 3
@@ -341,6 +365,7 @@ class MainWindow(QtWidgets.QMainWindow):
         half = max(self.height(), 700) // 2
         for top, bottom in (("loss", "hidden"), ("gradients", "flow"), ("spectrum", "task")):
             self.resizeDocks([d[top], d[bottom]], [half, half], vertical)
+        QtCore.QTimer.singleShot(0, self._hide_stale_tab_bars)  # once the new sizes are laid out
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
@@ -762,6 +787,8 @@ class MainWindow(QtWidgets.QMainWindow):
         if self._default_layout_pending:
             self._default_layout_pending = False
             QtCore.QTimer.singleShot(0, self.restore_default_layout)
+        else:
+            QtCore.QTimer.singleShot(0, self._hide_stale_tab_bars)
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         if not self._closing_done:
