@@ -182,6 +182,23 @@ PANEL_HELP: dict[str, str] = {
 }
 
 PANEL_TITLES: dict[str, str] = {cls.key: cls.title for cls in (*ALL_PANELS, SamplerPanel)}
+RUNS_HELP = (
+    "<p>A new run (Reset, a preset, an opened run) keeps the previous one in the <b>Runs</b> tab "
+    "beside Settings, with what it changes from its preset. Ticked runs are drawn beside the current "
+    "one, dashed in their colour: smoothed loss, global gradient norm, ρ (dashed) and σ₁ (dotted), "
+    "and the latest ‖∂L/∂h<sub>t</sub>‖. <b>Run both</b> restarts the current run and the selected "
+    "run's settings together from step 0, each in its own training process. <b>Add file…</b> puts a "
+    "saved run in the list.</p>"
+    "<p>Every 10 steps (the interval doubles as the run grows, so at most 64 are kept) the run's "
+    "whole state is kept. The <b>History</b> slider in the toolbar shows any of these snapshots in "
+    "the hidden-state, gradient-flow, spectrum, connectivity and task panels and in the sampler, "
+    "while the curves mark the step and training goes on; <b>Live</b> returns. <b>Fork from here</b> "
+    "starts a new run from that exact state with the clipping, learning rate and schedule now in "
+    "the form: unchanged, it repeats the original's steps exactly.</p>"
+    "<p>File → <b>Save run</b> writes all of it (curves, snapshots, weights) to one file that "
+    "<b>Open run</b>, <code>rnnviz open</code> or a drop on the window shows again; File → "
+    "<b>Export animation</b> turns the snapshots into a GIF or MP4 for slides.</p>")
+
 HELP_SHORTCUT = "F1"
 
 
@@ -239,10 +256,12 @@ def help_html(actions: Iterable[QtGui.QAction]) -> str:
     out = ["<h1>rnnviz</h1>",
            "<p>A small recurrent network trains while you watch. Each panel below says what it "
            "plots and how to read it; the <b>?</b> on a panel opens its paragraph. "
-           "<a href='#keys'>Keys</a> · <a href='#presets'>Preset stories</a></p>",
+           "<a href='#runs'>Runs and history</a> · <a href='#keys'>Keys</a> · "
+           "<a href='#presets'>Preset stories</a></p>",
            "<h2>Panels</h2>"]
     for key, text in PANEL_HELP.items():
         out.append(f"<h3><a name='{panel_anchor(key)}'></a>{esc(PANEL_TITLES[key])}</h3><p>{text}</p>")
+    out.append("<h2><a name='runs'></a>Runs, history and forks</h2>" + RUNS_HELP)
     out.append("<h2><a name='keys'></a>Keys</h2><table cellpadding='3'>")
     for row in key_rows(actions):
         tip = f" <span style='color:#606060'>{esc(row.tip)}</span>" if row.tip else ""
