@@ -269,6 +269,17 @@ def test_a_saved_run_can_be_added_to_compare_while_the_current_one_trains(make_w
     added = window.runs.entries[-1]
     assert added.name == "earlier" and added.source == str(path) and added.data.step == 8
     assert window.loss_panel.comparisons == [added]
+    window.session.pause()
+    # Every panel that can share an axis draws the loaded run.
+    drawn = {"loss": lambda p: p.compared.items, "gradients": lambda p: p.compared.items,
+             "spectrum": lambda p: p.compared_radius.items + p.compared_sigma.items,
+             "flow": lambda p: p.compared.items}
+
+    def all_drawn() -> bool:
+        return all(items(window.panel(key)) and all(len(curve(item)[0]) for item in items(window.panel(key)))
+                   for key, items in drawn.items())
+
+    qtbot.waitUntil(all_drawn, timeout=10_000)
     (tmp_path / "junk.rnnviz").write_bytes(b"not a run")
     assert not window.run_files.add_to_compare(tmp_path / "junk.rnnviz")
     assert "Could not add junk.rnnviz" in window.last_problem and len(window.runs) == 2
