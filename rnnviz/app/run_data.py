@@ -234,7 +234,10 @@ class RunData:
 
     @property
     def token_word(self) -> str:
-        """What the task's tokens are called, plural: characters, words or values."""
+        """What the task's tokens are called, plural: characters, words, symbols (the recall
+        task's inputs are words of a tiny vocabulary: A, B, …, ?) or values."""
+        if self.task.name == "recall":
+            return "symbols"
         return {"character": "characters", "word": "words"}.get(self.task.token_kind, "values")
 
     # ------------------------------------------------------------- run files
