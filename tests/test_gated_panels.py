@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from rnnviz.training import TrainConfig, Trainer
+from tests.test_panel_texts import shown_panel as shown_panel_text
 
 SMALL = TrainConfig(task="charlm", hidden=8, seq_len=10, batch=2, eval_every=5, spectrum_every=2)
 
@@ -34,12 +35,7 @@ def add_steps(data, trainer: Trainer, steps: int) -> None:
 
 
 def shown_panel(qtbot, cls, size=(640, 400)):
-    panel = cls()
-    qtbot.addWidget(panel.widget)
-    panel.widget.resize(*size)
-    panel.widget.show()
-    qtbot.waitExposed(panel.widget)
-    return panel
+    return shown_panel_text(qtbot, cls, size)
 
 
 def entries(combo) -> list[str]:

@@ -225,20 +225,9 @@ def test_the_curves_mark_the_snapshot_the_history_bar_shows(qtbot) -> None:
     from rnnviz.app.panels.gradients import GradientNormsPanel
     from rnnviz.app.panels.loss import LossPanel
     from rnnviz.app.panels.spectrum import SpectrumPanel
-    from rnnviz.app.run_data import RunData, task_info
-    from rnnviz.app.training_process import _Accumulator, run_details
-    from rnnviz.training import Trainer
-    from rnnviz.training.timeline import snapshot_due, take_snapshot
+    from tests.test_timeline import run_with_snapshots
 
-    trainer = Trainer(SMALL_CHARLM)
-    data = RunData(task_info(run_details(trainer)), trainer.config)
-    acc = _Accumulator()
-    for _ in range(25):
-        report = trainer.step()
-        acc.add(report)
-        if snapshot_due(report.step, 1000):
-            acc.snapshots.append(take_snapshot(trainer, report))
-    data.add_batch(acc.take(run=1, seq=1, running=False))
+    data, _ = run_with_snapshots(SMALL_CHARLM, 25)
     panels = [shown_panel(qtbot, cls)
               for cls in (LossPanel, GradientNormsPanel, SpectrumPanel, GradientFlowPanel)]
     for panel in panels:

@@ -20,6 +20,19 @@ from rnnviz.training.timeline import (
 SMALL = TrainConfig(task="charlm", hidden=8, seq_len=10, batch=2, eval_every=5, spectrum_every=2)
 
 
+def run_with_snapshots(config: TrainConfig, steps: int):
+    """RunData of ``steps`` real steps with their snapshots, filed as the window files them
+    (the recorder ``rnnviz train --out`` uses), and the trainer."""
+    from rnnviz.runs.recorder import RunRecorder
+
+    trainer = Trainer(config)
+    recorder = RunRecorder(trainer, "unused")
+    for _ in range(steps):
+        recorder.add(trainer.step())
+    recorder.flush()
+    return recorder.data, trainer
+
+
 def fake_snapshot(step: int, kept: int = KEPT) -> TimelineSnapshot:
     class Report:  # only its size is read
         hidden = np.zeros((2, 2))
@@ -92,18 +105,7 @@ def test_a_fork_with_clipping_turned_on_differs_after_the_fork_only(tmp_path) ->
 
 
 def test_run_data_views_a_snapshot_while_the_curves_go_on() -> None:
-    from rnnviz.app.run_data import RunData, task_info
-    from rnnviz.app.training_process import _Accumulator, run_details
-
-    trainer = Trainer(SMALL)
-    data = RunData(task_info(run_details(trainer)), trainer.config)
-    acc = _Accumulator()
-    for _ in range(25):
-        report = trainer.step()
-        acc.add(report)
-        if snapshot_due(report.step, 1000):
-            acc.snapshots.append(take_snapshot(trainer, report))
-    data.add_batch(acc.take(run=1, seq=1, running=False))
+    data, _ = run_with_snapshots(SMALL, 25)
     assert data.timeline.steps == [10, 20]
     version = data.version
     shown = data.view(10)
@@ -117,18 +119,9 @@ def test_run_data_views_a_snapshot_while_the_curves_go_on() -> None:
 
 
 def test_a_fork_inherits_the_curves_up_to_its_step() -> None:
-    from rnnviz.app.run_data import RunData, task_info
-    from rnnviz.app.training_process import _Accumulator, run_details
+    from rnnviz.app.run_data import RunData
 
-    trainer = Trainer(SMALL)
-    original = RunData(task_info(run_details(trainer)), trainer.config)
-    acc = _Accumulator()
-    for _ in range(30):
-        report = trainer.step()
-        acc.add(report)
-        if snapshot_due(report.step, 1000):
-            acc.snapshots.append(take_snapshot(trainer, report))
-    original.add_batch(acc.take(run=1, seq=2, running=False))
+    original, _ = run_with_snapshots(SMALL, 30)
     original.add_mark(25, "late mark")
     original.add_mark(5, "early mark")
     fork = RunData(original.task, original.config)

@@ -27,6 +27,34 @@ class CheckpointError(ValueError):
     """A checkpoint could not be read or written; the message says why in one sentence."""
 
 
+def write_npz_atomically(path: Path, payload: dict[str, np.ndarray], error: type[Exception], what: str,
+                         mode: int | None = None) -> None:
+    """Write ``payload`` as an ``.npz`` to a temporary file beside ``path``, flush it to disk and
+    rename it into place, so a crash or Ctrl+C mid-write leaves the previous file whole.
+    Failures raise ``error`` with one sentence naming ``what`` was written; ``mode``: the new
+    file's permissions (a temporary file starts private)."""
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise error(f"cannot write a {what} in {folder}: {exc.strerror}") from exc
+    try:
+        if mode is not None:
+            os.chmod(tmp_name, mode)
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **payload)  # type: ignore[arg-type]  # numpy's stub types **kwds as bool
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp_name, path)
+    except OSError as exc:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise error(f"cannot write {what} {path}: {exc.strerror}") from exc
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+
+
 def save_checkpoint(path: str | os.PathLike, arrays: dict[str, np.ndarray],
                     meta: dict[str, Any]) -> Path:
     """Atomically write ``arrays`` and ``meta`` to ``path`` (``.npz`` is added if missing)."""
@@ -43,26 +71,9 @@ def save_checkpoint(path: str | os.PathLike, arrays: dict[str, np.ndarray],
     for name, arr in arrays.items():
         if np.asarray(arr).dtype == object:
             raise CheckpointError(f"array {name!r} has dtype object, which would need pickle")
-    folder = path.parent if str(path.parent) else Path(".")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise CheckpointError(f"cannot write a checkpoint in {folder}: {exc.strerror}") from exc
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            payload: dict[str, np.ndarray] = {_META_KEY: np.frombuffer(meta_bytes, dtype=np.uint8)}
-            payload.update({k: np.asarray(v) for k, v in arrays.items()})
-            np.savez(fh, **payload)  # type: ignore[arg-type]  # numpy's stub types **kwds as bool
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp_name, path)
-    except OSError as exc:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise CheckpointError(f"cannot write checkpoint {path}: {exc.strerror}") from exc
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    payload: dict[str, np.ndarray] = {_META_KEY: np.frombuffer(meta_bytes, dtype=np.uint8)}
+    payload.update({k: np.asarray(v) for k, v in arrays.items()})
+    write_npz_atomically(path, payload, CheckpointError, "checkpoint")
     return path
 
 

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +40,7 @@ from rnnviz import __version__
 from rnnviz.app.run_data import RunData
 from rnnviz.core.checkpoint import FORMAT_NAME as CHECKPOINT_FORMAT
 from rnnviz.core.checkpoint import FORMAT_VERSION as CHECKPOINT_VERSION
-from rnnviz.core.checkpoint import CheckpointError, load_checkpoint
+from rnnviz.core.checkpoint import CheckpointError, load_checkpoint, write_npz_atomically
 from rnnviz.runs.codec import decode, encode
 from rnnviz.training import TrainConfig
 from rnnviz.training.report import EvalReport, StepReport
@@ -120,30 +119,9 @@ def save_run(path: str | os.PathLike, data: RunData, weights: Weights) -> Path:
     for name, array in payload.items():
         if array.dtype == object:
             raise RunFileError(f"array {name!r} has dtype object, which would need pickle")
-    _write_atomically(path, payload)
+    # A run file is for sharing: it gets an ordinary file's permissions, not a temporary file's.
+    write_npz_atomically(path, payload, RunFileError, "run file", mode=_shareable_mode())
     return path
-
-
-def _write_atomically(path: Path, payload: dict[str, np.ndarray]) -> None:
-    folder = path.parent if str(path.parent) else Path(".")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise RunFileError(f"cannot write a run file in {folder}: {exc.strerror}") from exc
-    try:
-        os.chmod(tmp_name, _shareable_mode())  # mkstemp makes it private; a run file is for sharing
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **payload)  # type: ignore[arg-type]  # numpy's stub types **kwds as bool
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp_name, path)
-    except OSError as exc:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise RunFileError(f"cannot write run file {path}: {exc.strerror}") from exc
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
 
 
 def _shareable_mode() -> int:
