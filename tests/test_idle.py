@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tests.conftest import SINE
+from tests.test_app import settle
 
 WAIT_MS = 20_000
 
@@ -12,6 +13,7 @@ def test_paused_window_stops_redrawing_and_wakes_for_new_data(make_window, qtbot
     qtbot.waitUntil(lambda: window.session.data.step >= 20, timeout=WAIT_MS)
     assert window.redraw_timer.isActive()
     window.toggle_running()
+    settle(qtbot, window)  # a batch sent just before the pause may still be on its way
     qtbot.waitUntil(lambda: not window.redraw_timer.isActive(), timeout=WAIT_MS)
     data = window.session.data
     loss = window.panel("loss")
