@@ -184,10 +184,15 @@ def with_window(preset: str, seconds: float, warmup: float, profile: int = 0,
         loop.quit()
 
     def second_run() -> None:
-        first = window.runs.current
         window.reset()
-        if compare == "beside" and first is not None:
-            window.beside.start(first, window.speed.pace)
+        if compare == "beside":
+            QtCore.QTimer.singleShot(1000, run_both)
+
+    def run_both() -> None:
+        """What the Runs dock's Run both does with the earlier run selected."""
+        others = [e for e in window.runs.entries if e is not window.runs.current]
+        if others:
+            window.beside.start(others[0], window.speed.pace)
 
     loop = QtCore.QEventLoop()
     if compare != "none":

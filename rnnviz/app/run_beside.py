@@ -39,7 +39,10 @@ class RunBeside(QtCore.QObject):
         return self.session is not None
 
     def start(self, entry: RunEntry, pace: float | None) -> None:
-        """Restart the current run from step 0 and ``entry``'s settings beside it."""
+        """Restart the current run from step 0 and ``entry``'s settings beside it (``entry`` is
+        another run of the list: the current one is already training)."""
+        if entry is self.runs.current:
+            return
         self.stop()
         config: TrainConfig = entry.data.config
         name = entry.name
