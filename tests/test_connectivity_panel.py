@@ -229,7 +229,7 @@ def test_a_last_step_head_is_one_row_and_a_sentence_about_the_first_input(qtbot)
     steps = matrix.shape[0]
     assert panel.image.image.shape == (1, steps)
     ratio = matrix[-1, 0] / matrix[-1, -1]
-    assert f"the first word ({steps - 1} back) sways it {fmt(ratio)}×" in panel.summary.plain_text()
+    assert f"the first symbol ({steps - 1} back) sways it {fmt(ratio)}×" in panel.summary.plain_text()
     panel.pin(0)
     assert "no prediction is scored here" in panel.readout.plain_text()
 

@@ -309,6 +309,7 @@ class MainWindow(QtWidgets.QMainWindow):
                          | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetFloatable
                          | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetClosable)
         self.docks[key] = dock
+        dock.visibilityChanged.connect(self._wake_redraw)  # a tab brought to the front draws at once
         self.view_menu.addAction(dock.toggleViewAction())
         return dock
 
@@ -501,7 +502,13 @@ class MainWindow(QtWidgets.QMainWindow):
         not reached the panels drawn before it)."""
         data = self.session.data
         return all(panel._data is data and panel._version == data.version
-                   for panel in self.panels if panel.widget.isVisible())
+                   for panel in self.panels if self._on_screen(panel))
+
+    @staticmethod
+    def _on_screen(panel: Panel) -> bool:
+        """Shown and not behind another tab (a tabbed dock's hidden page still counts as
+        visible to Qt): only these are drawn; raising a tab wakes the redraw timer."""
+        return panel.widget.isVisible() and not panel.widget.visibleRegion().isEmpty()
 
     def _comparisons_changed(self) -> None:
         """A run drawn beside the current one has new data: the panels that draw it redraw."""
@@ -520,7 +527,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _redraw(self, panels: list[Panel]) -> None:
         data = self.session.data
         for panel in panels:
-            if panel.widget.isVisible() or panel._data is not data:
+            if self._on_screen(panel) or panel._data is not data:
                 try:
                     panel.update(data)
                 except Exception as exc:  # a drawing bug must not take training down with it

@@ -10,6 +10,8 @@ apply to both. One run beside at a time: a third process would compete with the 
 from __future__ import annotations
 
 import logging
+import math
+import time
 from collections.abc import Callable
 
 from rnnviz.app.qt import QtCore
@@ -18,6 +20,9 @@ from rnnviz.app.session import TrainingSession
 from rnnviz.training import TrainConfig
 
 log = logging.getLogger(__name__)
+
+REDRAW_HZ = 5.0  # the run beside's curves: often enough to watch them move
+BATCH_HZ = 10.0  # batches a second from the run beside's training process
 
 
 class RunBeside(QtCore.QObject):
@@ -32,6 +37,7 @@ class RunBeside(QtCore.QObject):
         self.entry: RunEntry | None = None
         self._on_data = on_data  # the panels draw the run beside: redraw them
         self._on_problem = on_problem  # (sentence, kind) for the banner
+        self._drawn_at = -math.inf
         runs.changed.connect(self._runs_changed)
 
     @property
@@ -49,7 +55,9 @@ class RunBeside(QtCore.QObject):
         self.entry = entry
         self.runs.replace_current_next = True  # the restarted run takes its own place in the list
         self.main.reset(self.main.config, start=True, on_done=self._main_started, description="Run both")
-        session = TrainingSession(config, parent=self, start=True,
+        # Fewer, larger batches than the current run's (every step's scalars still arrive): the
+        # window files and draws them far less often, so two runs cost it little more than one.
+        session = TrainingSession(config, parent=self, start=True, max_rate_hz=BATCH_HZ,
                                   on_started=lambda ok, payload: self._started(ok, payload, name))
         session.set_pace(pace)
         session.run_replaced.connect(self._adopt)
@@ -101,7 +109,12 @@ class RunBeside(QtCore.QObject):
             self.runs.take_over(self.entry, self.session.data)
 
     def _data_arrived(self) -> None:
-        if self.entry is not None and self.entry.visible:
+        """Redraw the compared curves at most REDRAW_HZ times a second: the run beside is drawn
+        dashed behind the current one, and redrawing every panel for its batches too would
+        halve the window's frame rate."""
+        now = time.monotonic()
+        if self.entry is not None and self.entry.visible and now - self._drawn_at >= 1.0 / REDRAW_HZ:
+            self._drawn_at = now
             self._on_data()
 
     def _runs_changed(self) -> None:

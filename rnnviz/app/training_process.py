@@ -27,7 +27,9 @@ falls behind, so the backlog is bounded in bytes as well as in steps.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 import signal
 import time
 import traceback
@@ -49,6 +51,7 @@ MAX_PENDING_PROFILE_BYTES = 4 << 20  # ‖∂L/∂h_t‖ profiles kept for the a
 IDLE_POLL_S = 0.05
 AUTOSAVE_EVERY_S = 5.0  # at least; slower when saving is slow (a huge model)
 AUTOSAVE_MAX_SHARE = 0.05  # of the training time spent writing autosaves
+TRAINING_NICENESS = 5  # added to the training process's nice value
 
 
 @dataclass
@@ -384,6 +387,12 @@ def training_process_main(conn: Connection, max_rate_hz: float = 60.0,
     from rnnviz.blas import limit_blas_threads
 
     limit_blas_threads()
+    # Below the window in the scheduler's eyes: with one training process nothing changes (it
+    # has a core to itself), but when two train at once (Run both) on a two-core machine, the
+    # window still gets the CPU the moment it has a frame to draw or a click to answer.
+    if hasattr(os, "nice"):
+        with contextlib.suppress(OSError):  # not allowed here: the default priority is fine too
+            os.nice(TRAINING_NICENESS)
     try:
         TrainingLoop(conn, max_rate_hz, autosave_dir).run()
     finally:

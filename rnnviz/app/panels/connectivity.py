@@ -225,7 +225,10 @@ class ConnectivityPanel(Panel):
                 self._typed_for = found
                 self._request_typed()
             return
-        if found is None or found is self._shown:
+        # Every report carries the newest connectivity, and each batch arrives as a fresh copy
+        # from the training process: a new one is one of a later step (or of a new run).
+        if found is None or (self._shown is not None and not self._typed_shown
+                             and found.step == self._shown.step):
             return
         self._show(found, typed=False)
 
