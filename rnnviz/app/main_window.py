@@ -19,6 +19,7 @@ from rnnviz.app.animation import ask_and_export
 from rnnviz.app.banner import Banner, as_sentence, first_sentence
 from rnnviz.app.confirm import DiscardGuard
 from rnnviz.app.controls import FALLBACK_PRESET, ControlsPanel
+from rnnviz.app.dock_layout import DockLayout
 from rnnviz.app.export import ImageOptions, export_panel_images, write_metrics_csv
 from rnnviz.app.export_dialog import ExportDialog
 from rnnviz.app.help import Help
@@ -290,83 +291,16 @@ class MainWindow(QtWidgets.QMainWindow):
         self.training_bar = bar
 
     def _build_docks(self) -> None:
-        self.setDockNestingEnabled(True)
-        self.setCorner(Qt.Corner.TopLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
-        controls = self._dock("Settings", "controls", self.controls)
-        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self._dock("Runs", "runs", self.runs_view))
-        by_key = {panel.key: self._dock(panel.title, panel.key, panel.widget) for panel in self.panels}
-        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, controls)
-        for dock in by_key.values():
-            self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        self.dock_layout = DockLayout(self, self._wake_redraw)
+        self.dock_layout.add("Settings", "controls", self.controls)
+        self.dock_layout.add("Runs", "runs", self.runs_view)
+        for panel in self.panels:
+            self.dock_layout.add(panel.title, panel.key, panel.widget)
+        self.docks = self.dock_layout.docks
         self.restore_default_layout()
 
-    def _dock(self, title: str, key: str, widget: QtWidgets.QWidget) -> QtWidgets.QDockWidget:
-        dock = QtWidgets.QDockWidget(title, self)
-        dock.setObjectName(f"dock-{key}")
-        dock.setWidget(widget)
-        dock.setFeatures(QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable
-                         | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetFloatable
-                         | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetClosable)
-        self.docks[key] = dock
-        dock.visibilityChanged.connect(self._wake_redraw)  # a tab brought to the front draws at once
-        self.view_menu.addAction(dock.toggleViewAction())
-        return dock
-
     def restore_default_layout(self) -> None:
-        """Settings on the left; loss, norms, spectrum on top; hidden, flow (connectivity in a tab
-        behind it), task below."""
-        d = self.docks
-        for dock in d.values():
-            dock.setFloating(False)
-            dock.show()
-        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, d["controls"])
-        self.tabifyDockWidget(d["controls"], d["runs"])
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, d["loss"])
-        horizontal, vertical = Qt.Orientation.Horizontal, Qt.Orientation.Vertical
-        self.splitDockWidget(d["loss"], d["gradients"], horizontal)
-        self.splitDockWidget(d["gradients"], d["spectrum"], horizontal)
-        self.splitDockWidget(d["loss"], d["hidden"], vertical)
-        self.splitDockWidget(d["gradients"], d["flow"], vertical)
-        self.splitDockWidget(d["spectrum"], d["task"], vertical)
-        self.tabifyDockWidget(d["task"], d["sampler"])
-        self.tabifyDockWidget(d["flow"], d["connectivity"])
-        d["controls"].raise_()
-        d["task"].raise_()
-        d["flow"].raise_()
-        self._size_docks()
-
-    def _hide_stale_tab_bars(self) -> None:
-        """Hide tab bars the dock layout no longer uses. Qt (6.x, seen offscreen and on X11)
-        can leave a tab bar of an earlier arrangement of tabbed docks visible where that
-        arrangement put it, drawn over a panel; the one in use sits right under its docks."""
-        titles = {dock.windowTitle(): dock for dock in self.docks.values()}
-        for bar in self.findChildren(QtWidgets.QTabBar):
-            if not bar.isVisible() or bar.count() == 0:
-                continue
-            dock = titles.get(bar.tabText(bar.currentIndex()))
-            if dock is None or not dock.isVisible():
-                continue
-            below = dock.geometry().bottom()
-            aligned = abs(bar.geometry().top() - below) <= 4 and bar.geometry().left() >= dock.x() - 4 \
-                and bar.geometry().right() <= dock.geometry().right() + 4
-            if not aligned:
-                bar.hide()
-
-    def _size_docks(self) -> None:
-        """The default shares of the window: a side column for the settings, three equal
-        columns of panels, each split in half."""
-        d = self.docks
-        horizontal, vertical = Qt.Orientation.Horizontal, Qt.Orientation.Vertical
-        width = max(self.width(), 1280)
-        side = min(360, width // 4)
-        column = (width - side) // 3
-        self.resizeDocks([d["controls"], d["loss"], d["gradients"], d["spectrum"]],
-                         [side, column, column, column], horizontal)
-        half = max(self.height(), 700) // 2
-        for top, bottom in (("loss", "hidden"), ("gradients", "flow"), ("spectrum", "task")):
-            self.resizeDocks([d[top], d[bottom]], [half, half], vertical)
-        QtCore.QTimer.singleShot(0, self._hide_stale_tab_bars)  # once the new sizes are laid out
+        self.dock_layout.restore_default()
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
@@ -795,7 +729,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self._default_layout_pending = False
             QtCore.QTimer.singleShot(0, self.restore_default_layout)
         else:
-            QtCore.QTimer.singleShot(0, self._hide_stale_tab_bars)
+            QtCore.QTimer.singleShot(0, self.dock_layout.hide_stale_tab_bars)
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         if not self._closing_done:

@@ -1,0 +1,91 @@
+"""The window's docks and their default arrangement.
+
+Settings (with Runs in a tab behind it) on the left; loss, gradient norms and spectrum on top;
+hidden state, gradient flow (Connectivity in a tab behind it) and task output (Text sampler
+behind it) below. Every dock can be moved, floated or closed; View lists them all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rnnviz.app.qt import Qt, QtCore, QtWidgets
+
+
+class DockLayout:
+    """Makes the docks of ``window`` (a QMainWindow with a ``view_menu``) and arranges them."""
+
+    def __init__(self, window: QtWidgets.QMainWindow, on_shown: Callable[[], None]) -> None:
+        self.window = window
+        self.on_shown = on_shown  # a dock came to the front (a tab raised): draw it at once
+        self.docks: dict[str, QtWidgets.QDockWidget] = {}
+        window.setDockNestingEnabled(True)
+        window.setCorner(Qt.Corner.TopLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        window.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+
+    def add(self, title: str, key: str, widget: QtWidgets.QWidget) -> QtWidgets.QDockWidget:
+        dock = QtWidgets.QDockWidget(title, self.window)
+        dock.setObjectName(f"dock-{key}")  # the name saveState/restoreState know it by
+        dock.setWidget(widget)
+        dock.setFeatures(QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetFloatable
+                         | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        self.docks[key] = dock
+        dock.visibilityChanged.connect(self.on_shown)
+        self.window.view_menu.addAction(dock.toggleViewAction())  # type: ignore[attr-defined]
+        area = Qt.DockWidgetArea.LeftDockWidgetArea if key in ("controls", "runs") \
+            else Qt.DockWidgetArea.RightDockWidgetArea
+        self.window.addDockWidget(area, dock)
+        return dock
+
+    def restore_default(self) -> None:
+        """The default arrangement, sized to the window."""
+        window, d = self.window, self.docks
+        for dock in d.values():
+            dock.setFloating(False)
+            dock.show()
+        window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, d["controls"])
+        window.tabifyDockWidget(d["controls"], d["runs"])
+        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, d["loss"])
+        horizontal, vertical = Qt.Orientation.Horizontal, Qt.Orientation.Vertical
+        window.splitDockWidget(d["loss"], d["gradients"], horizontal)
+        window.splitDockWidget(d["gradients"], d["spectrum"], horizontal)
+        window.splitDockWidget(d["loss"], d["hidden"], vertical)
+        window.splitDockWidget(d["gradients"], d["flow"], vertical)
+        window.splitDockWidget(d["spectrum"], d["task"], vertical)
+        window.tabifyDockWidget(d["task"], d["sampler"])
+        window.tabifyDockWidget(d["flow"], d["connectivity"])
+        for key in ("controls", "task", "flow"):
+            d[key].raise_()
+        self.size_default()
+
+    def size_default(self) -> None:
+        """A side column for the settings, three equal columns of panels, each split in half."""
+        window, d = self.window, self.docks
+        horizontal, vertical = Qt.Orientation.Horizontal, Qt.Orientation.Vertical
+        width = max(window.width(), 1280)
+        side = min(360, width // 4)
+        column = (width - side) // 3
+        window.resizeDocks([d["controls"], d["loss"], d["gradients"], d["spectrum"]],
+                           [side, column, column, column], horizontal)
+        half = max(window.height(), 700) // 2
+        for top, bottom in (("loss", "hidden"), ("gradients", "flow"), ("spectrum", "task")):
+            window.resizeDocks([d[top], d[bottom]], [half, half], vertical)
+        QtCore.QTimer.singleShot(0, self.hide_stale_tab_bars)  # once the new sizes are laid out
+
+    def hide_stale_tab_bars(self) -> None:
+        """Hide tab bars the dock layout no longer uses. Qt (6.x, seen offscreen and on X11)
+        can leave a tab bar of an earlier arrangement of tabbed docks visible where that
+        arrangement put it, drawn over a panel; the one in use sits right under its docks."""
+        titles = {dock.windowTitle(): dock for dock in self.docks.values()}
+        for bar in self.window.findChildren(QtWidgets.QTabBar):
+            if not bar.isVisible() or bar.count() == 0:
+                continue
+            dock = titles.get(bar.tabText(bar.currentIndex()))
+            if dock is None or not dock.isVisible():
+                continue
+            area, under = bar.geometry(), dock.geometry()
+            aligned = abs(area.top() - under.bottom()) <= 4 and area.left() >= under.left() - 4 \
+                and area.right() <= under.right() + 4
+            if not aligned:
+                bar.hide()
