@@ -145,7 +145,9 @@ def test_task_panel_shows_answers_beside_the_right_ones_and_accuracy_against_dis
     assert table.rowCount() == len(preview["answers"]) == 8
     probs = np.asarray(preview["probs"])
     for row, answer in enumerate(preview["answers"]):
-        assert table.item(row, 0).text() == preview["inputs"][row]
+        first = preview["inputs"][row].split()[0]
+        assert table.item(row, 0).text() == f"{first} ·{preview['distance'] - 1}· ?"  # symbol, filler, ?
+        assert table.item(row, 0).toolTip() == preview["inputs"][row]
         assert table.item(row, 1).text() == preview["symbols"][answer]
         guess = int(np.argmax(probs[row]))
         assert table.item(row, 2).text().startswith(preview["symbols"][guess])

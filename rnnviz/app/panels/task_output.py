@@ -9,6 +9,8 @@ the distance the symbol had to be remembered over, with chance marked.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from rnnviz.app.panels.base import (
@@ -28,6 +30,19 @@ from rnnviz.app.panels.base import (
 from rnnviz.app.qt import QtCore, QtGui, QtWidgets, pg
 from rnnviz.app.run_data import RunData
 from rnnviz.training import EvalReport
+
+
+def compact_input(text: str) -> str:
+    """"C A B … D ?" as "C ·39· ?": the symbol to remember, how many steps of filler follow
+    it, and the question, readable in a narrow column (the row's tooltip has all of it)."""
+    tokens = text.split()
+    if len(tokens) < 3:
+        return text
+    filler = 0
+    for token in tokens[1:-1]:  # the task shortens a long filler to "…(N)…": N steps
+        shortened = re.fullmatch(r"…\((\d+)\)…", token)
+        filler += int(shortened.group(1)) if shortened else 1
+    return f"{tokens[0]} ·{filler}· {tokens[-1]}"
 
 
 class TaskOutputPanel(Panel):
@@ -81,13 +96,15 @@ class TaskOutputPanel(Panel):
         self.pages.addWidget(self.table)
 
         self.recall_table = QtWidgets.QTableWidget(0, 4)
-        self.recall_table.setHorizontalHeaderLabels(["input (symbol … ?)", "right", "model", ""])
+        self.recall_table.setHorizontalHeaderLabels(["input", "right", "model", ""])
+        self.recall_table.horizontalHeaderItem(0).setToolTip(
+            "the symbol to remember, how many filler steps follow it, then ?; point at a row for all of it")
+        self.recall_table.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.recall_table.verticalHeader().hide()
         self.recall_table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.recall_table.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.NoSelection)
         header = self.recall_table.horizontalHeader()
-        header.setSectionResizeMode(0, QtWidgets.QHeaderView.ResizeMode.Stretch)
-        for col in (1, 2, 3):
+        for col in (0, 1, 2, 3):
             header.setSectionResizeMode(col, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
         self.recall_canvas = new_view()
         self.recall_plot = new_plot("distance (steps to remember)", "accuracy")
@@ -198,10 +215,12 @@ class TaskOutputPanel(Panel):
         for row, (text, answer) in enumerate(zip(inputs, answers, strict=True)):
             predicted = int(np.argmax(probs[row]))
             right = predicted == int(answer)
-            cells = [text, symbols[int(answer)], f"{symbols[predicted]}  ({probs[row, predicted]:.2f})",
-                     "✓" if right else "✗"]
+            cells = [compact_input(text), symbols[int(answer)],
+                     f"{symbols[predicted]}  ({probs[row, predicted]:.2f})", "✓" if right else "✗"]
             for col, cell in enumerate(cells):
                 item = QtWidgets.QTableWidgetItem(cell)
+                if col == 0:
+                    item.setToolTip(text)
                 if col == 3:
                     item.setForeground(QtGui.QColor(GREEN if right else VERMILION))
                 if col:
@@ -214,6 +233,9 @@ class TaskOutputPanel(Panel):
         self.chance_line.setPos(chance)
         self.recall_plot.setRange(xRange=(0, float(distances.max())), yRange=(0, 1.05), padding=0.02)
         self.pages.setCurrentWidget(self.recall_view)
+        # The table as wide as its columns, the plot the rest.
+        wanted = self.recall_table.horizontalHeader().length() + 2 * self.recall_table.frameWidth()
+        self.recall_table.setMinimumWidth(wanted)
         accuracy = evaluation.metrics.get("accuracy", float("nan"))
         self.set_summary(f"held-out accuracy <b>{accuracy:.0%}</b> at distance {int(preview['distance'])} "
                          f"(chance {chance:.0%}) at step {evaluation.step:,} · validation loss "
