@@ -25,7 +25,7 @@ import numpy as np
 
 def main(argv: list[str] | None = None) -> None:
     from rnnviz.app.run_data import RunData, task_info
-    from rnnviz.app.training_process import _Accumulator, run_details
+    from rnnviz.app.training_process import StepAccumulator, run_details
     from rnnviz.training import Trainer, load_preset
     from rnnviz.training.timeline import snapshot_due, take_snapshot
 
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> None:
     gc.collect()
     base = tracemalloc.get_traced_memory()[0]
     data = RunData(task_info(run_details(trainer)), trainer.config)
-    acc = _Accumulator()
+    acc = StepAccumulator()
     started = time.perf_counter()
     for _ in range(args.real):
         report = trainer.step()

@@ -681,11 +681,11 @@ def test_run_data_stays_bounded_over_a_million_steps() -> None:
     trainer, then replayed with shifted step numbers, so no training is needed.
     """
     from rnnviz.app.run_data import RunData, task_info
-    from rnnviz.app.training_process import ReportBatch, _Accumulator, run_details
+    from rnnviz.app.training_process import ReportBatch, StepAccumulator, run_details
 
     trainer = Trainer(TrainConfig(task="sine", hidden=4, seq_len=8, batch=2, eval_every=10,
                                   spectrum_every=5))
-    acc = _Accumulator()
+    acc = StepAccumulator()
     reports = [trainer.step() for _ in range(20)]
     for report in reports:
         acc.add(report)

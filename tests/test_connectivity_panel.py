@@ -113,12 +113,12 @@ def test_a_share_of_zero_turns_it_off_and_leaves_training_as_it_was() -> None:
 
 # ------------------------------------------------------------ the pipe and RunData
 def test_it_crosses_the_pipe_and_run_data_shows_the_latest() -> None:
-    from rnnviz.app.training_process import _Accumulator
+    from rnnviz.app.training_process import StepAccumulator
 
     data, trainer = make_run(SMALL_CHARLM, 3)
     assert data.connectivity is not None and data.connectivity is data.latest.connectivity
     kept = data.connectivity
-    accumulator = _Accumulator()
+    accumulator = StepAccumulator()
     for _ in range(3):  # every report carries the newest the trainer has, recomputed or not
         report = trainer.step()
         assert report.connectivity is not None and report.connectivity.step >= kept.step

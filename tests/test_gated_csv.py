@@ -19,10 +19,10 @@ VANILLA_GRADS = tuple(f"grad_norm_{when}_{name}" for when in ("before", "after")
 def exported(config: TrainConfig, steps: int, path: Path) -> tuple[list[dict[str, str]], list]:
     from rnnviz.app.export import write_metrics_csv
     from rnnviz.app.run_data import RunData, task_info
-    from rnnviz.app.training_process import _Accumulator, run_details
+    from rnnviz.app.training_process import StepAccumulator, run_details
 
     trainer = Trainer(config)
-    accumulator, reports = _Accumulator(), []
+    accumulator, reports = StepAccumulator(), []
     for _ in range(steps):
         reports.append(trainer.step())
         accumulator.add(reports[-1])

@@ -26,9 +26,9 @@ def make_run(config: TrainConfig, steps: int):
 
 
 def add_steps(data, trainer: Trainer, steps: int) -> None:
-    from rnnviz.app.training_process import _Accumulator
+    from rnnviz.app.training_process import StepAccumulator
 
-    accumulator = _Accumulator()
+    accumulator = StepAccumulator()
     for _ in range(steps):
         accumulator.add(trainer.step())
     data.add_batch(accumulator.take(run=1, seq=1, running=False))

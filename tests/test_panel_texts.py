@@ -23,10 +23,10 @@ def make_run(config: TrainConfig, steps: int, transform=None):
     """A RunData holding ``steps`` real training steps of ``config``, filed as one batch.
     ``transform(report) -> report`` may alter each StepReport (to stage a case)."""
     from rnnviz.app.run_data import RunData, task_info
-    from rnnviz.app.training_process import _Accumulator, run_details
+    from rnnviz.app.training_process import StepAccumulator, run_details
 
     trainer = Trainer(config)
-    accumulator = _Accumulator()
+    accumulator = StepAccumulator()
     for _ in range(steps):
         report = trainer.step()
         accumulator.add(transform(report) if transform else report)
@@ -36,9 +36,9 @@ def make_run(config: TrainConfig, steps: int, transform=None):
 
 
 def add_steps(data, trainer: Trainer, steps: int, transform=None) -> None:
-    from rnnviz.app.training_process import _Accumulator
+    from rnnviz.app.training_process import StepAccumulator
 
-    accumulator = _Accumulator()
+    accumulator = StepAccumulator()
     for _ in range(steps):
         report = trainer.step()
         accumulator.add(transform(report) if transform else report)

@@ -13,7 +13,7 @@ import sys
 import numpy as np
 import pytest
 
-from rnnviz.app.training_process import MAX_PENDING_PROFILE_BYTES, _Accumulator
+from rnnviz.app.training_process import MAX_PENDING_PROFILE_BYTES, StepAccumulator
 from rnnviz.training import TrainConfig, Trainer
 
 
@@ -43,7 +43,7 @@ def test_backlog_of_profiles_is_bounded_in_bytes_and_keeps_every_scalar() -> Non
     trainer = Trainer(TrainConfig(task="sine", hidden=4, seq_len=8, batch=2))
     report = trainer.step()
     big = np.ones(10_000)  # a long sequence: 80 kB per step
-    acc = _Accumulator()
+    acc = StepAccumulator()
     steps = 400  # 32 MB of profiles if all were kept
     for step in range(1, steps + 1):
         acc.add(dataclasses.replace(report, step=step, dh_norms=big))

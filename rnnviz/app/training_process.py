@@ -71,7 +71,12 @@ class ReportBatch:
 
 
 @dataclass
-class _Accumulator:
+class StepAccumulator:
+    """Steps gathered for the next batch: every step's scalars, the ‖∂L/∂h_t‖ profiles (thinned
+    past MAX_PENDING_PROFILE_BYTES), spectra, evaluations, snapshots and the latest report.
+    The training process sends its batches from it, and ``rnnviz train --out`` files its
+    steps through it, so the app and the command line build the same history."""
+
     rows: dict[str, list[float]] = field(default_factory=dict)
     dh_steps: list[int] = field(default_factory=list)
     dh_norms: list[np.ndarray] = field(default_factory=list)
@@ -183,7 +188,7 @@ class TrainingLoop:
         self.saved_step = -1  # the step of the latest autosave of this run
         self.last_save_at = time.monotonic()
         self.save_cost_s = 0.0
-        self.acc = _Accumulator()
+        self.acc = StepAccumulator()
         self.state_bytes = 0  # of the trainer's whole state: how many snapshots the run keeps
 
     def run(self) -> None:
@@ -358,7 +363,7 @@ class TrainingLoop:
         self.run_id = run
         self.running = start
         self.next_step_at = time.monotonic()
-        self.acc = _Accumulator()
+        self.acc = StepAccumulator()
         self.step_requests = 0  # batches of the old run still in flight are acknowledged as usual
         self.conn.send(("run", run, {**run_details(trainer), "running": start, "loaded_from": loaded_from}))
         self.saved_step = -1

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from rnnviz.app.run_data import RunData, task_info
-from rnnviz.app.training_process import _Accumulator, run_details
+from rnnviz.app.training_process import StepAccumulator, run_details
 from rnnviz.runs.file import save_run
 from rnnviz.training import StepReport, Trainer
 from rnnviz.training.timeline import snapshot_due, take_snapshot
@@ -29,7 +29,7 @@ class RunRecorder:
             data = RunData(task_info(run_details(trainer)), trainer.config)
             data.start_step = trainer.step_count
         self.data = data
-        self._pending = _Accumulator()
+        self._pending = StepAccumulator()
         last_spectrum = data.spectra.last("step")
         if math.isfinite(last_spectrum):  # a resumed run: that spectrum is in the history already
             self._pending.last_spectrum_step = int(last_spectrum)
