@@ -97,8 +97,10 @@ class TaskOutputPanel(Panel):
 
         self.recall_table = QtWidgets.QTableWidget(0, 4)
         self.recall_table.setHorizontalHeaderLabels(["input", "right", "model", ""])
-        self.recall_table.horizontalHeaderItem(0).setToolTip(
-            "the symbol to remember, how many filler steps follow it, then ?; point at a row for all of it")
+        input_header = self.recall_table.horizontalHeaderItem(0)
+        if input_header is not None:
+            input_header.setToolTip("the symbol to remember, how many filler steps follow it, then ?; "
+                                    "point at a row for all of it")
         self.recall_table.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.recall_table.verticalHeader().hide()
         self.recall_table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
