@@ -89,6 +89,8 @@ def test_in_the_window_the_advice_continues_from_before_the_blow_up(make_window,
     data = window.session.data
     diverged_at = data.divergences[-1]
     assert back < diverged_at and not window.session.running
+    said = int(message.split("non-finite at step ")[1].split(" ")[0].replace(",", ""))
+    assert diverged_at == said  # the loss panel's marker and the banner name the same step
     assert not np.isfinite(data.latest.loss)  # the blow-up stays on screen while paused
 
     window.session.update_live(clip="norm", clip_value=5.0)  # as the banner advises

@@ -245,18 +245,25 @@ def test_the_curves_mark_the_snapshot_the_history_bar_shows(qtbot) -> None:
 
 def test_a_saved_run_can_be_added_to_compare_while_the_current_one_trains(make_window, qtbot, tmp_path):
     from rnnviz.runs.file import save_run
-    from rnnviz.training import Trainer
 
-    trainer = Trainer(TrainConfig(task="sine", hidden=8, seq_len=10, batch=4))
-    saved, _ = make_run(SMALL_CHARLM, 8)
+    sine = TrainConfig(task="sine", hidden=8, seq_len=10, batch=4)
+    saved, trainer = make_run(sine.replace(lr=0.01), 8)
     path = save_run(tmp_path / "earlier", saved, trainer.state())
-    window = make_window(config=TrainConfig(task="sine", hidden=8, seq_len=10, batch=4))
+    other_task, other_trainer = make_run(SMALL_CHARLM, 8)
+    elsewhere = save_run(tmp_path / "charlm", other_task, other_trainer.state())
+    window = make_window(config=sine)
     qtbot.waitUntil(lambda: window.session.data.step >= 2, timeout=20_000)
     current = window.session.data
+    assert window.run_files.add_to_compare(elsewhere)
+    assert not window.runs.entries[-1].visible  # another task: listed, not drawn on these axes
+    window.runs.remove(window.runs.entries[-1])
     assert window.run_files.add_to_compare(path)
     assert window.session.data is current and window.runs.current.data is current
     added = window.runs.entries[-1]
     assert added.name == "earlier" and added.source == str(path) and added.data.step == 8
+    assert added.visible
+    window.runs_view.refresh()
+    assert "from the current run: learning rate: " in window.runs_view.table.item(3, 0).text()
     assert window.loss_panel.comparisons == [added]
     window.session.pause()
     # Every panel that can share an axis draws the loaded run.

@@ -105,6 +105,10 @@ def export_animation(window: Any, path: str | Path, panel_key: str | None = None
                      fps: float = FRAMES_PER_SECOND) -> Path | None:
     """Render and write the current run's history; ``progress(done, total)`` returning False
     cancels (None is returned and nothing is written)."""
+    keys = [panel.key for panel in window.panels]
+    if panel_key is not None and panel_key not in keys:
+        raise AnimationError(f"There is no panel {panel_key!r}: choose one of {', '.join(keys)}, or none "
+                             "for the whole window.")
     steps = frame_steps(window)
     if not steps:
         raise AnimationError("This run has no snapshots yet: train it for at least 10 steps first.")

@@ -274,7 +274,7 @@ def help_html(actions: Iterable[QtGui.QAction]) -> str:
         if story.problem:
             out.append(f"<h3>{esc(story.name)}</h3><p style='color:#B00020'>{esc(story.problem)}</p>")
             continue
-        pace = f" · watch at {story.pace:g} steps/s" if story.pace else ""
+        pace = f" · watch at {story.pace:g} step{'' if story.pace == 1 else 's'}/s" if story.pace else ""
         out.append(f"<h3><a name='preset-{esc(story.name)}'></a>{esc(story.title)} "
                    f"<span style='color:#606060; font-weight:normal'>({esc(story.name)}{pace})</span></h3>"
                    f"<p>{esc(story.description)}</p><p><b>What to watch:</b> {esc(story.watch)}</p>")

@@ -126,7 +126,9 @@ class RunData:
         self.total_steps += int((~diverged).sum())
         self.total_clipped += int((clipped & ~diverged).sum())
         self.recent_clipped.extend(clipped[~diverged].tolist())
-        self.divergences.extend(int(s) for s in batch.scalars["step"][diverged])
+        # A diverged step is not counted (its report carries the last good step): the step that
+        # went non-finite is the next one, as the banner says.
+        self.divergences.extend(int(s) + 1 for s in batch.scalars["step"][diverged])
         for snapshot in batch.snapshots:
             self.timeline.add(snapshot)
         self.live_latest = batch.latest

@@ -21,6 +21,13 @@ COMPARISON_COLOURS = ("#332288", "#999933", "#117733", "#CC6677", "#661100", "#4
 MAX_RUNS = 10  # RunData is bounded (a few MB each); the oldest hidden runs go first
 
 
+def comparable(a: RunData, b: RunData) -> bool:
+    """Whether two runs' curves mean the same thing on one axis: the same task (the loss's
+    unit) and the same cell (W_hh's spectrum or a gated cell's Jacobian). Others are kept in
+    the list unticked."""
+    return a.config.task == b.config.task and a.config.cell == b.config.cell
+
+
 @dataclass(eq=False)
 class RunEntry:
     """One run in the list: its data, what to call it and how to draw it."""
@@ -85,6 +92,8 @@ class RunList(QtCore.QObject):
             self._bound()
             self.changed.emit()
             return entry
+        if previous is not None and not comparable(previous.data, data):
+            previous.visible = False  # another task or cell: its curves are other quantities
         if previous is not None and len(previous.data.steps) == 0:
             self.entries.remove(previous)  # nothing to compare; its number is free again
             if previous.number == self._next_number - 1:
@@ -100,6 +109,7 @@ class RunList(QtCore.QObject):
         """A finished run (an opened run file) to compare with, not the one training."""
         entry = self._new_entry(data, preset, name=name)
         entry.source = source
+        entry.visible = self.current is None or comparable(data, self.current.data)
         self.entries.append(entry)
         self._bound()
         self.changed.emit()

@@ -14,6 +14,7 @@ import math
 from rnnviz.app.panels.base import fmt
 from rnnviz.app.qt import Qt, QtCore, QtGui, QtWidgets, Signal
 from rnnviz.app.runs import RunEntry, RunList
+from rnnviz.training.config import config_differences
 
 COLUMNS = ("Run", "Steps", "Train", "Val")
 SETTINGS_COLOUR = "#505050"
@@ -48,7 +49,7 @@ class RunsDock(QtWidgets.QWidget):
         self.table = QtWidgets.QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.verticalHeader().hide()
-        self.table.setWordWrap(True)
+        self.table.setWordWrap(True)  # (the settings row wraps: resizeRowsToContents)
         self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.DoubleClicked
@@ -116,8 +117,14 @@ class RunsDock(QtWidgets.QWidget):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                     self._read_only(item)
                     self.table.setItem(row, column, item)
-                settings = QtWidgets.QTableWidgetItem(entry.settings_text)
-                settings.setToolTip(entry.settings_text)
+                text = entry.settings_text
+                if not current and self.runs.current is not None:
+                    # What a student compares: how this run's settings differ from the one training.
+                    contrast = config_differences(self.runs.current.data.config, entry.data.config)
+                    if contrast:
+                        text += " · from the current run: " + ", ".join(contrast)
+                settings = QtWidgets.QTableWidgetItem(text)
+                settings.setToolTip(text)
                 settings.setForeground(QtGui.QColor(SETTINGS_COLOUR))
                 self._read_only(settings)
                 self.table.setItem(row + 1, 0, settings)

@@ -20,6 +20,7 @@ from rnnviz.core.gated import make_model
 from rnnviz.core.rnn import RNN
 from rnnviz.core.vocab import Vocabulary
 from rnnviz.training import RESUMABLE_FIELDS, SETTINGS, ConfigError, TrainConfig
+from rnnviz.training.config import config_differences
 from rnnviz.training.timeline import TimelineSnapshot
 
 REFRESH_MS = 250
@@ -150,7 +151,8 @@ class TimelineBar(QtWidgets.QToolBar):
         if viewed is not None:
             self.where.setText(f" step {viewed.step:,} of {data.step:,} ")
         else:
-            self.where.setText(f" live · {len(steps)} snapshots " if steps else " live · no snapshot yet ")
+            count = f"{len(steps)} snapshot{'s' if len(steps) != 1 else ''}"
+            self.where.setText(f" live · {count} " if steps else " live · no snapshot yet ")
         self.slider.setEnabled(bool(steps))
         self.live_action.setEnabled(viewed is not None)
         self.fork_action.setEnabled(viewed is not None)
@@ -205,8 +207,12 @@ def install_history(window: Any) -> TimelineBar:
                 window.show_problem(f"Forking from step {step:,} failed: {as_sentence(str(payload))} "
                                     "The current run carries on.", kind="warning")
                 return
-            window.hide_banner()
-            window.statusBar().showMessage(f"Forked from step {step:,}: press Start to train the fork", 8000)
+            snapshot = data.timeline.get(step)
+            changed = config_differences(TrainConfig.from_dict(snapshot.meta["config"]),
+                                         window.session.config) if snapshot is not None else []
+            what = f" with {', '.join(changed)}" if changed else " with the same settings"
+            window.show_problem(f"Forked from step {step:,}{what}: the fork is paused there. Press Start "
+                                "(Space) to train it; the original stays in the Runs list.", kind="info")
 
         window.session.fork(data, step, changes, on_done=done)
 

@@ -52,6 +52,7 @@ _FLAT = "theta"
 # CONNECTIVITY_GAP_S: flat out, the steps' own time; at a slow pace (5 steps a second) the idle
 # time between steps, so it follows every step; a pause adds no more than one gap.
 CONNECTIVITY_SHARE = 0.03
+CONNECTIVITY_MAX_AGE = 50  # steps: a fast run (the command line) still gets a recent one
 CONNECTIVITY_GAP_S = 1.0
 
 
@@ -166,7 +167,9 @@ class Trainer:
                 if cfg.lr_schedule == "plateau":
                     lr_halved = self.schedule.update(self.optimizer, evaluation.val_loss)
         share = self.connectivity_share
-        if not diverged and share > 0 and (self._connectivity is None or self._connectivity_wait_s <= 0):
+        stale = self._connectivity is None or self._connectivity_wait_s <= 0 \
+            or self.step_count - self._connectivity.step >= CONNECTIVITY_MAX_AGE
+        if not diverged and share > 0 and stale:
             began = time.perf_counter()
             self._connectivity = self.watched_connectivity(batch.x, batch.y, h0, watched, length)
             self._connectivity_wait_s = (time.perf_counter() - began) / share

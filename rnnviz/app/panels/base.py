@@ -332,8 +332,15 @@ def show_view_marker(line: pg.InfiniteLine, data: RunData) -> None:
     """Put ``line`` at the viewed snapshot's step, or hide it when the panels show live data."""
     if data.viewed is None:
         line.hide()
-    else:
-        set_line(line, data.viewed.step, f" viewing step {data.viewed.step:,} ")
+        return
+    step = data.viewed.step
+    set_line(line, step, f" viewing step {step:,} ")
+    box = line.getViewBox()
+    if box is not None:  # the label on the side with more room, so it is not cut at the edge
+        left, right = box.viewRange()[0]
+        side = 1.0 if step > (left + right) / 2 else 0.0
+        line.label.anchors = [(side, 0.5), (side, 0.5)]
+        line.label.updatePosition()
 
 
 def log_colour_bar_ticks(low: float, high: float, size: float) -> list:
@@ -385,7 +392,9 @@ def compared_series(runs: list[Any], history: str, column: str, columns: int,
 
 class ComparisonCurves:
     """One dashed curve per compared run (another run of the window, drawn beside the current
-    one in its own colour), made as needed and emptied when no longer used."""
+    one in its own colour), made as needed and emptied when no longer used. Panels fit their
+    y range to the current run only: a compared run that blew up leaves the plot at the top
+    instead of flattening the run being watched."""
 
     def __init__(self, plot: pg.PlotItem, width: float = 2, dotted: bool = False) -> None:
         self.plot = plot

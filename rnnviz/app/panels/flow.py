@@ -194,9 +194,9 @@ class GradientFlowPanel(Panel):
             cell_drawn = np.where(cell_drawn > 0, cell_drawn, np.nan)  # log axis: zeros are gaps
             self.cell_state.setData(np.arange(cell_drawn.size), cell_drawn)
         room = [np.array([floor / ZERO_ROOM])] if has_zero else []  # the "0" label fits below
-        other_t, others = self._draw_comparisons()
+        other_t, _ = self._draw_comparisons()  # (the y range is the current run's: others may leave it)
         self.profile_range.fit([np.arange(norms.size), *other_t],
-                               [drawn, drawn_first, cell_drawn, *room, *others], log_y=True)
+                               [drawn, drawn_first, cell_drawn, *room], log_y=True)
         self._draw_heatmap(data)
         show_view_marker(self.viewing, data)
         self.set_live_summary(flow_summary(data.latest.step, norms, self._aligned))
@@ -210,7 +210,9 @@ class GradientFlowPanel(Panel):
             if latest is None or len(latest.dh_norms) == 0:
                 continue
             norms = np.asarray(latest.dh_norms, dtype=np.float64)
-            norms = np.where(norms > 0, norms, np.nan)
+            norms = np.where((norms > 0) & np.isfinite(norms), norms, np.nan)
+            if not np.isfinite(norms).any():
+                continue  # nothing to draw (a run that blew up): not named in the legend either
             t = np.arange(norms.size)
             series.append((run.colour, t, norms))
             timesteps.append(t[[0, -1]])

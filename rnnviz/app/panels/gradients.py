@@ -204,7 +204,7 @@ class GradientNormsPanel(Panel):
         others = [np.where(y > 0, y, np.nan) for y in others]
         self.compared.draw([(c, x_, y_) for (c, x_, _), y_ in zip(series, others, strict=True)])
         self._name_comparisons()
-        self.range.fit([ends(steps.column("step")), *other_x], [*shown, *limits, *others], log_y=True)
+        self.range.fit([ends(steps.column("step")), *other_x], [*shown, *limits], log_y=True)
         show_view_marker(self.viewing, data)
         self._mark_clipping(steps, final=not data.running)
         self._place_threshold(report.clip_mode, report.clip_value)

@@ -289,7 +289,10 @@ class HiddenStatePanel(Panel):
         finite = hidden[np.isfinite(hidden)]
         if finite.size:
             size = np.abs(finite) if key == "c" else finite
-            self._recent_max = max(0.98 * self._recent_max, float(np.percentile(size, 99)))
+            top = float(np.percentile(size, 99))
+            # Live, the scale decays slowly from its recent peak (it does not flicker); a snapshot
+            # the History bar shows gets its own (a step before a blow-up is not drawn black).
+            self._recent_max = top if data.viewed is not None else max(0.98 * self._recent_max, top)
         if self._shape is None or self._shape[1] != units:
             self._order = np.arange(units)
             self._mean = None

@@ -170,14 +170,14 @@ class LossPanel(Panel):
         self.plot.getAxis("left").set_zero_at(math.log10(floor) if floor is not None else None)
         self.raw.setData(x, raw)
         self.smoothed.setData(x, smoothed)
-        other_x, others = self._draw_comparisons(floor)
+        other_x, _ = self._draw_comparisons(floor)  # (the y range is the current run's)
         if (len(evals), floor) != self._evals_drawn:  # symbols are slow to rebuild: only when new
             self._evals_drawn = (len(evals), floor)
             self.val.setData(evals.column("step"), val)
             self.view.setToolTip(validation_tooltip(data.latest_eval.metrics if data.latest_eval else {}))
         room = [np.array([floor / ZERO_ROOM])] if floor is not None else []  # for the "0" label
         self.range.fit([ends(steps.column("step")), evals.column("step"), *other_x],
-                       [raw, val, np.array([self._baseline_value]), *room, *others], log_y=log)
+                       [raw, val, np.array([self._baseline_value]), *room], log_y=log)
         if data.divergences:
             step = data.divergences[-1]
             set_line(self.divergence, step, f"loss non-finite at step {step:,}")

@@ -57,8 +57,8 @@ def _legend_entries(cell: str) -> list[tuple[str, str]]:
     of = "W_hh" if cell == "rnn" else "mean J"
     return [("●", "eigenvalues λ" if cell == "rnn" else "eigenvalues λ of the mean J"),
             (f"<span style='color:{GREY}'>◯</span>", "|λ| = 1"),
-            (f"<span style='color:{VERMILION}'>┄ ━</span>", "ρ = max|λ|"),
-            (f"<span style='color:{BLUE}'>┄ ━</span>", f"σ₁ = ‖{of}‖₂ ≥ ρ")]
+            (f"<span style='color:{VERMILION}'>┄&nbsp;━</span>", "ρ = max|λ|"),
+            (f"<span style='color:{BLUE}'>┄&nbsp;━</span>", f"σ₁ = ‖{of}‖₂ ≥ ρ")]
 
 
 def jacobian_hint(rho: float, sigma: float) -> str:
@@ -173,9 +173,8 @@ class SpectrumPanel(Panel):
         self.radius_curve.setData(x, rhos)
         self.sigma_curve.setData(x, sigmas)
         columns = plot_columns(self.history)
-        radii, other_x, other_rhos = compared_series(self.comparisons, "spectra", "spectral_radius", columns)
-        sigmas_drawn, _, other_sigmas = compared_series(self.comparisons, "spectra", "largest_singular_value",
-                                                        columns)
+        radii, other_x, _ = compared_series(self.comparisons, "spectra", "spectral_radius", columns)
+        sigmas_drawn, _, _ = compared_series(self.comparisons, "spectra", "largest_singular_value", columns)
         self.compared_radius.draw(radii)
         self.compared_sigma.draw(sigmas_drawn)
         names = tuple((run.colour, run.name) for run in self.comparisons if len(run.data.spectra))
@@ -183,8 +182,7 @@ class SpectrumPanel(Panel):
             self._legend_runs = names
             self.legend.setText(legend_html(self._legend_base + [
                 (comparison_swatch(c) + comparison_swatch(c, dotted=True), f"{n}: ρ, σ₁") for c, n in names]))
-        self.history_range.fit([ends(steps), *other_x], [rhos, sigmas, np.array([1.0]), *other_rhos,
-                                                         *other_sigmas])
+        self.history_range.fit([ends(steps), *other_x], [rhos, sigmas, np.array([1.0])])
         spec = report.spectrum
         assert spec is not None  # checked on entry
         eig = np.asarray(spec.eigenvalues)

@@ -146,7 +146,16 @@ class TaskOutputPanel(Panel):
         if not self.needs_redraw(data):
             return
         evaluation = data.latest_eval
-        if evaluation is None or evaluation.step == self._eval_step:
+        if evaluation is None:
+            if self._eval_step != -1:  # back (History bar) to a step before the first evaluation
+                self._eval_step = -1
+                step = data.latest.step if data.latest is not None else data.step
+                self.waiting.setText(f"No evaluation yet at step {step:,}: the first runs at step "
+                                     f"{data.config.eval_every:,}.")
+                self.pages.setCurrentWidget(self.waiting)
+                self.set_summary(f"<b>{data.task.name}</b>: no evaluation yet at step {step:,}")
+            return
+        if evaluation.step == self._eval_step:
             return
         self._eval_step = evaluation.step
         kind = evaluation.preview.get("kind")
