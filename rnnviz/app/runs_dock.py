@@ -78,6 +78,7 @@ class RunsDock(QtWidgets.QWidget):
         buttons.addStretch(1)
         layout.addLayout(buttons)
         self._filling = False
+        self._fitted_width = -1
         self._rows: list[RunEntry] = []
         self.table.itemChanged.connect(self._item_changed)
         self.table.itemSelectionChanged.connect(self._selection_changed)
@@ -131,9 +132,24 @@ class RunsDock(QtWidgets.QWidget):
                 self.table.setSpan(row + 1, 0, 1, len(COLUMNS))
             self._fill_numbers()
             self.table.resizeRowsToContents()
+            self._fit_settings_rows()
         finally:
             self._filling = False
         self._selection_changed()
+
+    def _fit_settings_rows(self) -> None:
+        """A settings row spans the table and wraps; Qt sizes spanned rows by one column's width,
+        so their height is measured here at the table's width."""
+        width = max(self.table.viewport().width() - 8, 80)
+        metrics = self.table.fontMetrics()
+        for index in range(len(self._rows)):
+            item = self.table.item(2 * index + 1, 0)
+            if item is None:
+                continue
+            box = metrics.boundingRect(QtCore.QRect(0, 0, width, 10_000),
+                                       int(Qt.TextFlag.TextWordWrap), item.text())
+            self.table.setRowHeight(2 * index + 1, box.height() + 8)
+        self._fitted_width = self.table.viewport().width()
 
     def refresh_numbers(self) -> None:
         """Steps and losses: the current run's change as it trains."""
@@ -141,6 +157,8 @@ class RunsDock(QtWidgets.QWidget):
             self._filling = True
             try:
                 self._fill_numbers()
+                if self.table.viewport().width() != self._fitted_width:  # the dock was resized
+                    self._fit_settings_rows()
             finally:
                 self._filling = False
 
