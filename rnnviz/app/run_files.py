@@ -52,19 +52,10 @@ class RunFiles(QtCore.QObject):
         """Show the run in ``path`` (asked for if not given); a bad file is one sentence in the
         banner and the current run carries on. Returns the request loading its weights."""
         window = self.window
-        if not path:
-            chosen, _ = QtWidgets.QFileDialog.getOpenFileName(window, "Open a run", str(Path.home()),
-                                                              OPEN_FILTER)
-            if not chosen:
-                return None
-            path = chosen
-        path = Path(path)
-        try:
-            run = load_run(path)
-        except CheckpointError as exc:
-            window.show_problem(f"Could not open {path.name}: {as_sentence(str(exc))} The current run "
-                                "carries on.")
+        read = self._read(path, "Open a run", OPEN_FILTER, "open", " The current run carries on.", "error")
+        if read is None:
             return None
+        path, run = read
         if run.data is None:  # a plain checkpoint: no history to show, the weights go on training
             return window.load_checkpoint(str(path))
         self.shown_any = True
@@ -89,18 +80,10 @@ class RunFiles(QtCore.QObject):
         """Put a saved run beside the current one in the Runs list (the current run trains on);
         a bad file, or a checkpoint with no curves, is one sentence in the banner."""
         window = self.window
-        if not path:
-            chosen, _ = QtWidgets.QFileDialog.getOpenFileName(
-                window, "Add a run to compare", str(Path.home()), f"rnnviz runs (*{EXTENSION})")
-            if not chosen:
-                return False
-            path = chosen
-        path = Path(path)
-        try:
-            run = load_run(path)
-        except CheckpointError as exc:
-            window.show_problem(f"Could not add {path.name}: {as_sentence(str(exc))}", kind="warning")
+        read = self._read(path, "Add a run to compare", f"rnnviz runs (*{EXTENSION})", "add", "", "warning")
+        if read is None:
             return False
+        path, run = read
         if run.data is None:
             window.show_problem(f"{path.name} is a checkpoint: it has weights but no curves to compare. "
                                 "File → Open run trains on from it.", kind="warning")
@@ -109,6 +92,23 @@ class RunFiles(QtCore.QObject):
                         source=str(path))
         window.statusBar().showMessage(f"Added {path.name} to the Runs list: step {run.data.step:,}", 8000)
         return True
+
+    def _read(self, path: str | Path | None, title: str, filters: str, verb: str, after: str,
+              kind: str) -> tuple[Path, Any] | None:
+        """The run file at ``path`` (asked for with a dialog if not given), or None: cancelled,
+        or unreadable (then one sentence in the banner: "Could not <verb> …" + ``after``)."""
+        if not path:
+            chosen, _ = QtWidgets.QFileDialog.getOpenFileName(self.window, title, str(Path.home()), filters)
+            if not chosen:
+                return None
+            path = chosen
+        path = Path(path)
+        try:
+            return path, load_run(path)
+        except CheckpointError as exc:
+            self.window.show_problem(f"Could not {verb} {path.name}: {as_sentence(str(exc))}{after}",
+                                     kind=kind)
+            return None
 
     # -------------------------------------------------------------------- save
     def save(self, path: str | Path | None = None, on_saved: Callable[[Path], None] | None = None) -> None:
