@@ -79,7 +79,8 @@ class DockLayout:
         arrangement put it, drawn over a panel; the one in use sits right under its docks."""
         titles = {dock.windowTitle(): dock for dock in self.docks.values()}
         for bar in self.window.findChildren(QtWidgets.QTabBar):
-            if not bar.isVisible() or bar.count() == 0:
+            # Only the window's own dock tab bars (not a floating group's, nor a widget's tabs).
+            if bar.parentWidget() is not self.window or not bar.isVisible() or bar.count() == 0:
                 continue
             dock = titles.get(bar.tabText(bar.currentIndex()))
             if dock is None or not dock.isVisible():
