@@ -78,15 +78,20 @@ def test_the_current_run_cannot_be_removed_and_the_list_is_bounded(runs) -> None
     assert runs.entries[1].name == "my run"
 
 
-def test_loss_and_flow_panels_draw_the_other_runs_in_their_colours(qtbot, runs) -> None:
-    from rnnviz.app.panels.flow import GradientFlowPanel
-    from rnnviz.app.panels.loss import LossPanel
-
+def earlier_and_current(runs):
+    """An earlier run of 12 steps and the current one of 6 in ``runs``; the runs compared."""
     other, _ = make_run(SMALL_CHARLM.replace(lr=0.03), 12)
     runs.adopt(other)
     current, _ = make_run(SMALL_CHARLM, 6)
     runs.adopt(current)
-    compared = runs.comparisons()
+    return other, current, runs.comparisons()
+
+
+def test_loss_and_flow_panels_draw_the_other_runs_in_their_colours(qtbot, runs) -> None:
+    from rnnviz.app.panels.flow import GradientFlowPanel
+    from rnnviz.app.panels.loss import LossPanel
+
+    other, current, compared = earlier_and_current(runs)
     assert [e.data for e in compared] == [other]
     for cls in (LossPanel, GradientFlowPanel):
         panel = shown_panel(qtbot, cls)
@@ -195,11 +200,7 @@ def test_gradient_and_spectrum_panels_draw_the_other_runs_too(qtbot, runs) -> No
     from rnnviz.app.panels.gradients import GradientNormsPanel
     from rnnviz.app.panels.spectrum import SpectrumPanel
 
-    other, _ = make_run(SMALL_CHARLM.replace(lr=0.03), 12)
-    runs.adopt(other)
-    current, _ = make_run(SMALL_CHARLM, 6)
-    runs.adopt(current)
-    compared = runs.comparisons()
+    other, current, compared = earlier_and_current(runs)
     gradients = shown_panel(qtbot, GradientNormsPanel)
     gradients.set_comparisons(compared)
     gradients.update(current)

@@ -10,10 +10,12 @@ dashed curves in the colour of their swatch.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
-from rnnviz.app.panels.base import fmt
+from rnnviz.app.panels.base import Panel, fmt
 from rnnviz.app.qt import Qt, QtCore, QtGui, QtWidgets, Signal
 from rnnviz.app.runs import RunEntry, RunList
+from rnnviz.app.session import TrainingSession
 from rnnviz.training.config import config_differences
 
 COLUMNS = ("Run", "Steps", "Train", "Val")
@@ -212,19 +214,16 @@ class RunsDock(QtWidgets.QWidget):
             self.runs.remove(entry)
 
 
-def connect_runs(runs: RunList, session: object, panels: list) -> None:
-    """Keep ``runs`` following the session's current run and the panels drawing its others.
-
-    ``session``: the TrainingSession (``data`` and ``run_replaced``); ``panels``: every Panel.
-    """
+def connect_runs(runs: RunList, session: TrainingSession, panels: Sequence[Panel]) -> None:
+    """Keep ``runs`` following the session's current run and the panels drawing its others."""
     def adopt() -> None:
-        runs.adopt(session.data)  # type: ignore[attr-defined]
+        runs.adopt(session.data)
 
     def compare() -> None:
         others = runs.comparisons()
         for panel in panels:
             panel.set_comparisons(others)
 
-    session.run_replaced.connect(adopt)  # type: ignore[attr-defined]
+    session.run_replaced.connect(adopt)
     runs.changed.connect(compare)
     adopt()

@@ -16,12 +16,12 @@ from typing import Any
 from rnnviz.app.banner import as_sentence
 from rnnviz.app.qt import Qt, QtCore, QtGui, QtWidgets
 from rnnviz.app.run_data import RunData
-from rnnviz.core.gated import make_model
 from rnnviz.core.rnn import RNN
 from rnnviz.core.vocab import Vocabulary
 from rnnviz.training import RESUMABLE_FIELDS, SETTINGS, ConfigError, TrainConfig
 from rnnviz.training.config import config_differences
 from rnnviz.training.timeline import TimelineSnapshot
+from rnnviz.training.trainer import model_from_state
 
 REFRESH_MS = 250
 
@@ -39,19 +39,6 @@ def fork_changes(snapshot_config: TrainConfig, form: TrainConfig) -> tuple[dict[
         else:
             refused.append(SETTINGS[name].label.lower())
     return changes, refused
-
-
-def model_of(snapshot: TimelineSnapshot) -> tuple[RNN, Vocabulary | None]:
-    """The snapshot's model, for the sampler (no corpus needed)."""
-    meta, config = snapshot.meta, snapshot.meta["config"]
-    input_size, hidden_size, output_size = (int(n) for n in meta["sizes"])
-    model = make_model(meta.get("cell", "rnn"), input_size, hidden_size, output_size,
-                       activation=config["activation"], dtype=config["dtype"], seed=0)
-    model.set_params({name[len("param."):]: value for name, value in snapshot.arrays.items()
-                      if name.startswith("param.")})
-    vocab = Vocabulary(meta["vocab"], kind=meta.get("vocab_kind") or "character") \
-        if meta.get("vocab") else None
-    return model, vocab
 
 
 class TimelineBar(QtWidgets.QToolBar):
@@ -112,7 +99,8 @@ class TimelineBar(QtWidgets.QToolBar):
         snapshot = data.viewed
         if snapshot is None:
             return None
-        model, vocab = model_of(snapshot)
+        model, vocab = model_from_state(snapshot.arrays, snapshot.meta,
+                                        f"the snapshot of step {snapshot.step}")
         return model, vocab, snapshot.step, data.config.seed
 
     # ----------------------------------------------------------------- actions

@@ -419,19 +419,27 @@ def finite_params(arrays: dict[str, np.ndarray], path: str | Path,
 def load_model(path: str | Path) -> tuple[RNN, Vocabulary | None, dict[str, Any]]:
     """Just the model and its vocabulary from a checkpoint (no corpus needed): for sampling."""
     arrays, meta = load_checkpoint(path)
+    model, vocab = model_from_state(arrays, meta, path)
+    return model, vocab, meta
+
+
+def model_from_state(arrays: dict[str, np.ndarray], meta: dict[str, Any],
+                     source: str | Path) -> tuple[RNN, Vocabulary | None]:
+    """The model and vocabulary that ``Trainer.state()`` (a checkpoint, a snapshot) describes;
+    CheckpointError names ``source`` if the description is damaged or its weights non-finite."""
     try:
         cfg = meta["config"]
         input_size, hidden_size, output_size = (int(n) for n in meta["sizes"])
         model = make_model(checkpoint_cell(meta), input_size, hidden_size, output_size,
                            activation=cfg["activation"], dtype=cfg["dtype"], seed=0)
-        model.set_params(finite_params(arrays, path, model.param_names))
+        model.set_params(finite_params(arrays, source, model.param_names))
     except CheckpointError:
         raise
     except (KeyError, TypeError, ValueError) as exc:
-        raise CheckpointError(f"{path} is damaged or from an incompatible rnnviz: {exc}") from exc
+        raise CheckpointError(f"{source} is damaged or from an incompatible rnnviz: {exc}") from exc
     vocab = Vocabulary(meta["vocab"], kind=meta.get("vocab_kind") or "character") \
         if meta.get("vocab") else None
-    return model, vocab, meta
+    return model, vocab
 
 
 def sample_text(model: RNN, vocab: Vocabulary, seed_text: str, length: int,

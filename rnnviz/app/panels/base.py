@@ -369,6 +369,32 @@ def legend_row(entries: list[tuple[str, str]]) -> QtWidgets.QLabel:
     return label
 
 
+class LegendText:
+    """A panel's legend line: its own entries, then one per compared run. The label's text is
+    set only when it changes: every new text lays the dock out again."""
+
+    def __init__(self, entries: list[tuple[str, str]]) -> None:
+        self.label = legend_row(entries)
+        self.entries = list(entries)
+        self.runs: list[tuple[str, str]] = []
+
+    def set_entries(self, entries: list[tuple[str, str]]) -> None:
+        """The panel's own entries (a new run's cell may change them); no compared runs yet."""
+        self.entries, self.runs = list(entries), []
+        self._show()
+
+    def set_runs(self, runs: list[tuple[str, str]]) -> None:
+        """(swatch html, name) per compared run drawn."""
+        if runs != self.runs:
+            self.runs = list(runs)
+            self._show()
+
+    def _show(self) -> None:
+        text = legend_html(self.entries + self.runs)
+        if text != self.label.text():
+            self.label.setText(text)
+
+
 def comparison_swatch(colour: str, dotted: bool = False) -> str:
     """The legend's mark for a compared run: a dashed (or dotted) line in its colour."""
     return f"<span style='color:{colour}'>{'┈┈' if dotted else '╍╍'}</span>"

@@ -17,13 +17,12 @@ from rnnviz.app.panels.base import (
     VERMILION,
     ZERO_ROOM,
     ComparisonCurves,
+    LegendText,
     Panel,
     StableRange,
     at_floor,
     comparison_swatch,
     fmt,
-    legend_html,
-    legend_row,
     log_colour_bar_ticks,
     log_floor,
     log_tick_text,
@@ -100,8 +99,9 @@ class GradientFlowPanel(Panel):
 
     def __init__(self) -> None:
         super().__init__()
-        self.legend = legend_row([(f"<span style='color:{GREY}'>┄</span>", "at step 1"),
+        self.legend_text = LegendText([(f"<span style='color:{GREY}'>┄</span>", "at step 1"),
                                   (f"<span style='color:{BLUE}'>━●</span>", "now")])
+        self.legend = self.legend_text.label
         self.layout.addWidget(self.legend)
         self.view = new_view()
         self.profile = new_plot("timestep t", "‖∂L/∂hₜ‖", integer_x=True)
@@ -125,8 +125,6 @@ class GradientFlowPanel(Panel):
         # "constant error carousel"), drawn beside ‖∂L/∂h_t‖ when the run's cell has one.
         self.cell_state = self.profile.plot(pen=pen(ORANGE, 2), connect="finite")
         self.compared = ComparisonCurves(self.profile)  # other runs' latest ‖∂L/∂h_t‖
-        self._legend_entries: list[tuple[str, str]] = []
-        self._legend_runs: tuple = ()
         self.image = pg.ImageItem(axisOrder="row-major")
         self.heat.addItem(self.image)
         self.viewing = view_marker(self.heat)  # the History bar's snapshot, when one is viewed
@@ -154,9 +152,7 @@ class GradientFlowPanel(Panel):
                    (f"<span style='color:{BLUE}'>━●</span>", "‖∂L/∂hₜ‖ now" if has_cell else "now")]
         if has_cell:
             entries.append((f"<span style='color:{ORANGE}'>━</span>", "‖∂L/∂cₜ‖ now (cell state)"))
-        self._legend_entries = entries
-        self._legend_runs = ()
-        self.legend.setText(legend_html(entries))
+        self.legend_text.set_entries(entries)
         self.image.clear()
         self.profile.getAxis("left").set_zero_at(None)
         timesteps = data.config.seq_len
@@ -194,17 +190,17 @@ class GradientFlowPanel(Panel):
             cell_drawn = np.where(cell_drawn > 0, cell_drawn, np.nan)  # log axis: zeros are gaps
             self.cell_state.setData(np.arange(cell_drawn.size), cell_drawn)
         room = [np.array([floor / ZERO_ROOM])] if has_zero else []  # the "0" label fits below
-        other_t, _ = self._draw_comparisons()  # (the y range is the current run's: others may leave it)
+        other_t = self._draw_comparisons()  # (the y range is the current run's: others may leave it)
         self.profile_range.fit([np.arange(norms.size), *other_t],
                                [drawn, drawn_first, cell_drawn, *room], log_y=True)
         self._draw_heatmap(data)
         show_view_marker(self.viewing, data)
         self.set_live_summary(flow_summary(data.latest.step, norms, self._aligned))
 
-    def _draw_comparisons(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    def _draw_comparisons(self) -> list[np.ndarray]:
         """Each other visible run's latest ‖∂L/∂h_t‖ profile (zeros as gaps on the log axis),
         dashed in its colour and named with its step in the legend."""
-        series, timesteps, values, names = [], [], [], []
+        series, timesteps, names = [], [], []
         for run in self.comparisons:
             latest = run.data.latest
             if latest is None or len(latest.dh_norms) == 0:
@@ -216,14 +212,10 @@ class GradientFlowPanel(Panel):
             t = np.arange(norms.size)
             series.append((run.colour, t, norms))
             timesteps.append(t[[0, -1]])
-            values.append(norms)
-            names.append((run.colour, f"{run.name} (step {latest.step:,})"))
+            names.append((comparison_swatch(run.colour), f"{run.name} (step {latest.step:,})"))
         self.compared.draw(series)
-        if tuple(names) != self._legend_runs:
-            self._legend_runs = tuple(names)
-            self.legend.setText(legend_html(self._legend_entries
-                                            + [(comparison_swatch(c), n) for c, n in names]))
-        return timesteps, values
+        self.legend_text.set_runs(names)
+        return timesteps
 
     def _draw_heatmap(self, data: RunData) -> None:
         flow = data.flow

@@ -25,6 +25,7 @@ from rnnviz.app.panels.base import (
     VERMILION,
     ZERO_ROOM,
     ComparisonCurves,
+    LegendText,
     Panel,
     StableRange,
     at_floor,
@@ -34,8 +35,6 @@ from rnnviz.app.panels.base import (
     ends,
     envelope,
     fmt,
-    legend_html,
-    legend_row,
     log_floor,
     new_plot,
     new_view,
@@ -78,7 +77,8 @@ class GradientNormsPanel(Panel):
         self.plots.append(self.plot)
         # The legend is a line of coloured text above the plot: it never covers the curves in a
         # narrow dock, and an exported PNG of the panel still carries it.
-        self.legend = legend_row([])
+        self.legend_text = LegendText([])  # the cell's parameters (start_run), then compared runs
+        self.legend = self.legend_text.label
         self.layout.insertWidget(self.layout.indexOf(self.view), self.legend)
         # A curve for every cell's parameters; ``before`` and ``after`` hold those of the run's cell
         # (see start_run), and the others are hidden.
@@ -97,8 +97,6 @@ class GradientNormsPanel(Panel):
         self._show_params("rnn")
         self.compared = ComparisonCurves(self.plot)  # other runs' global norm before clipping
         self.viewing = view_marker(self.plot)
-        self._legend_base: list[tuple[str, str]] = []
-        self._legend_runs: tuple = ()
         self.global_before = dense_curve(self.plot, pen=pen(BLACK, 2), name="global, before clipping",
                                          connect="finite")
         self.global_after = dense_curve(self.plot, pen=pen(GREY, 2, dashed=True),
@@ -137,9 +135,7 @@ class GradientNormsPanel(Panel):
         swatches += [("<b>━</b>", "global"), (f"<span style='color:{GREY}'>┅</span>", "after clipping"),
                      (f"<span style='color:{VERMILION}'>▬</span>", "clipped"),
                      (f"<span style='color:{VERMILION}'>┄</span>", "threshold")]
-        self._legend_base = swatches
-        self._legend_runs = ()
-        self.legend.setText(legend_html(swatches))
+        self.legend_text.set_entries(swatches)
         tip = ("Thin lines: each parameter's gradient norm; black: all together. The red band along the "
                "bottom marks the steps where clipping fired.")
         if cell == "lstm":
@@ -203,19 +199,13 @@ class GradientNormsPanel(Panel):
         # (the log axis leaves zeros out; the current run's floor is for its own curves)
         others = [np.where(y > 0, y, np.nan) for y in others]
         self.compared.draw([(c, x_, y_) for (c, x_, _), y_ in zip(series, others, strict=True)])
-        self._name_comparisons()
+        self.legend_text.set_runs([(comparison_swatch(run.colour), f"{run.name}: global")
+                                   for run in self.comparisons])
         self.range.fit([ends(steps.column("step")), *other_x], [*shown, *limits], log_y=True)
         show_view_marker(self.viewing, data)
         self._mark_clipping(steps, final=not data.running)
         self._place_threshold(report.clip_mode, report.clip_value)
         self.set_live_summary(self._summary(data))
-
-    def _name_comparisons(self) -> None:
-        names = tuple((run.colour, run.name) for run in self.comparisons)
-        if names != self._legend_runs:
-            self._legend_runs = names
-            self.legend.setText(legend_html(self._legend_base + [(comparison_swatch(c), f"{n}: global")
-                                                                 for c, n in names]))
 
     @staticmethod
     def _summary(data: RunData) -> str:

@@ -18,16 +18,16 @@ from rnnviz.app.panels.base import (
     VERMILION,
     ZERO_ROOM,
     ComparisonCurves,
+    LegendText,
     Panel,
     StableRange,
     at_floor,
+    compared_series,
     comparison_swatch,
     dense_curve,
     ends,
     envelope,
     fmt,
-    legend_html,
-    legend_row,
     log_floor,
     new_plot,
     new_view,
@@ -68,14 +68,14 @@ class LossPanel(Panel):
         self.layout.addWidget(self.view, 1)
         self.plots.append(self.plot)
         # The legend is a line above the plot: inside, it covered the baseline's label.
-        self.legend = legend_row(LEGEND)
+        self.legend_text = LegendText(LEGEND)  # its own entries, then the compared runs'
+        self.legend = self.legend_text.label
         self.layout.insertWidget(self.layout.indexOf(self.view), self.legend)
         self.raw = dense_curve(self.plot, pen=pen("#BDBDBD", 1), name="training loss, each step",
                                connect="finite")  # an opaque grey: alpha blending is slow to paint
         self.smoothed = dense_curve(self.plot, pen=pen(BLUE, 2), name="training loss, smoothed",
                                     connect="finite")
         self.compared = ComparisonCurves(self.plot)  # other runs' smoothed training loss
-        self._legend_runs: tuple = ()
         self.val = self.plot.plot(pen=pen(ORANGE, 2), symbol="o", symbolSize=6, symbolBrush=ORANGE,
                                   symbolPen=None, name="validation loss, from h = 0", connect="finite")
         self.baseline = pg.InfiniteLine(angle=0, pen=pen(GREY, 1, dashed=True), movable=False,
@@ -170,7 +170,7 @@ class LossPanel(Panel):
         self.plot.getAxis("left").set_zero_at(math.log10(floor) if floor is not None else None)
         self.raw.setData(x, raw)
         self.smoothed.setData(x, smoothed)
-        other_x, _ = self._draw_comparisons(floor)  # (the y range is the current run's)
+        other_x = self._draw_comparisons(floor)  # (the y range is the current run's)
         if (len(evals), floor) != self._evals_drawn:  # symbols are slow to rebuild: only when new
             self._evals_drawn = (len(evals), floor)
             self.val.setData(evals.column("step"), val)
@@ -199,27 +199,16 @@ class LossPanel(Panel):
             parts.append(f"<span style='color:{GREY}'>history thinned to 1 in {steps.stride} steps</span>")
         self.set_live_summary(" · ".join(parts))
 
-    def _draw_comparisons(self, floor: float | None) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    def _draw_comparisons(self, floor: float | None) -> list[np.ndarray]:
         """The other visible runs' smoothed training loss, dashed in their colours, and their
-        names in the legend. Returns their steps and values, for the view range."""
-        series, steps, values = [], [], []
-        for run in self.comparisons:
-            history = run.data.steps
-            if len(history) == 0:
-                continue
-            x, (y,) = envelope(history.column("step"), [history.column("smoothed_loss")],
-                               plot_columns(self.plot))
-            if floor is not None:
-                y = at_floor(y, floor)
-            series.append((run.colour, x, y))
-            steps.append(ends(x))
-            values.append(y)
+        names in the legend. Returns their first and last steps, for the view's x range."""
+        series, steps, _ = compared_series(self.comparisons, "steps", "smoothed_loss",
+                                           plot_columns(self.plot))
+        if floor is not None:
+            series = [(colour, x, at_floor(y, floor)) for colour, x, y in series]
         self.compared.draw(series)
-        names = tuple((run.colour, run.name) for run in self.comparisons)
-        if names != self._legend_runs:
-            self._legend_runs = names
-            self.legend.setText(legend_html(LEGEND + [(comparison_swatch(c), n) for c, n in names]))
-        return steps, values
+        self.legend_text.set_runs([(comparison_swatch(run.colour), run.name) for run in self.comparisons])
+        return steps
 
     def _draw_marks(self, data: RunData) -> None:
         """The latest changes, each a thin line where it happened (stagger by order). Labels

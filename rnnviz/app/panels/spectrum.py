@@ -25,6 +25,7 @@ from rnnviz.app.panels.base import (
     ORANGE,
     VERMILION,
     ComparisonCurves,
+    LegendText,
     Panel,
     StableRange,
     compared_series,
@@ -33,8 +34,6 @@ from rnnviz.app.panels.base import (
     ends,
     envelope,
     fmt,
-    legend_html,
-    legend_row,
     new_plot,
     new_view,
     pen,
@@ -127,10 +126,9 @@ class SpectrumPanel(Panel):
         self.compared_radius = ComparisonCurves(self.history)  # other runs' ρ, dashed
         self.compared_sigma = ComparisonCurves(self.history, dotted=True)  # and σ₁, dotted
         self.viewing = view_marker(self.history)
-        self._legend_base: list[tuple[str, str]] = []
-        self._legend_runs: tuple = ()
         # The legend is a line above the plots: inside, it covered the unit circle and the curves.
-        self.legend = legend_row(_legend_entries("rnn"))
+        self.legend_text = LegendText(_legend_entries("rnn"))  # then the compared runs'
+        self.legend = self.legend_text.label
         self.layout.insertWidget(self.layout.indexOf(self.view), self.legend)
         one = pg.InfiniteLine(pos=1.0, angle=0, pen=pen(GREY, 1, dashed=True), movable=False)
         self.history.addItem(one)
@@ -151,9 +149,7 @@ class SpectrumPanel(Panel):
     def _show_cell(self, cell: str) -> None:
         """Title and legend for what the cell's spectrum is of (W_hh or the mean Jacobian)."""
         self.title = TITLES.get(cell, TITLES["rnn"])
-        self._legend_base = _legend_entries(cell)
-        self._legend_runs = ()
-        self.legend.setText(legend_html(self._legend_base))
+        self.legend_text.set_entries(_legend_entries(cell))
         dock = self.widget.parentWidget()  # the window's dock, titled when it was made
         if isinstance(dock, QtWidgets.QDockWidget):
             dock.setWindowTitle(self.title)
@@ -177,11 +173,9 @@ class SpectrumPanel(Panel):
         sigmas_drawn, _, _ = compared_series(self.comparisons, "spectra", "largest_singular_value", columns)
         self.compared_radius.draw(radii)
         self.compared_sigma.draw(sigmas_drawn)
-        names = tuple((run.colour, run.name) for run in self.comparisons if len(run.data.spectra))
-        if names != self._legend_runs:
-            self._legend_runs = names
-            self.legend.setText(legend_html(self._legend_base + [
-                (comparison_swatch(c) + comparison_swatch(c, dotted=True), f"{n}: ρ, σ₁") for c, n in names]))
+        self.legend_text.set_runs([
+            (comparison_swatch(run.colour) + comparison_swatch(run.colour, dotted=True), f"{run.name}: ρ, σ₁")
+            for run in self.comparisons if len(run.data.spectra)])
         self.history_range.fit([ends(steps), *other_x], [rhos, sigmas, np.array([1.0])])
         spec = report.spectrum
         assert spec is not None  # checked on entry
