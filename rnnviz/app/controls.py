@@ -229,6 +229,12 @@ class ControlsPanel(QtWidgets.QWidget):
         assert isinstance(combo_model, QtGui.QStandardItemModel)  # a QComboBox's own model, never replaced
         combo_model.item(self.preset_combo.count() - 1).setEnabled(False)
         self._wheel_guard.watch(self.preset_combo)
+        # In the toolbar beside Speed and History: at most about 24 characters wide (a longer
+        # title is cut), while the list that opens is as wide as the longest title.
+        self.preset_combo.setSizeAdjustPolicy(
+            QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.preset_combo.setMinimumContentsLength(24)
+        self.preset_combo.view().setMinimumWidth(self.preset_combo.view().sizeHintForColumn(0) + 24)
         self.preset_combo.setToolTip("Choosing a preset loads its settings and starts it from step 0")
         self.preset_combo.activated.connect(self._preset_activated)
         form.addWidget(self.preset_combo)

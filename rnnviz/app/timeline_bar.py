@@ -54,15 +54,13 @@ class TimelineBar(QtWidgets.QToolBar):
         self.on_fork: Callable[[RunData, int], None] | None = None
         self.addWidget(QtWidgets.QLabel(" History "))
         self.slider = QtWidgets.QSlider(Qt.Orientation.Horizontal)
-        self.slider.setMinimumWidth(100)
+        self.slider.setMinimumWidth(80)
         self.slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the keys below work everywhere
         self.slider.setToolTip("Go back to a snapshot of this run (the array panels, task output and "
                                "sampler show it; training goes on). Keys: , back · . forward · L live")
         self.slider.valueChanged.connect(self._moved)
         self.addWidget(self.slider)
         self.where = QtWidgets.QLabel()
-        widest = " step 10,000 of 10,000 "
-        self.where.setMinimumWidth(self.where.fontMetrics().horizontalAdvance(widest))
         self.addWidget(self.where)
         self.live_action = QtGui.QAction("Live", self)
         self.live_action.setShortcut(QtGui.QKeySequence("L"))
@@ -136,11 +134,11 @@ class TimelineBar(QtWidgets.QToolBar):
                                  else len(steps))
         finally:
             self._filling = False
-        if viewed is not None:
-            self.where.setText(f" step {viewed.step:,} of {data.step:,} ")
-        else:
-            count = f"{len(steps)} snapshot{'s' if len(steps) != 1 else ''}"
-            self.where.setText(f" live · {count} " if steps else " live · no snapshot yet ")
+        count = f"{len(steps)} snapshot{'s' if len(steps) != 1 else ''}" if steps else "no snapshot yet"
+        # Short texts: the bar shares the toolbar's row with Preset and Speed at 1280 pixels.
+        self.where.setText(f" step {viewed.step:,}/{data.step:,} " if viewed is not None else " live ")
+        self.where.setToolTip(f"{count} kept of this run" + (f"; showing step {viewed.step:,}, training is "
+                                                           f"at step {data.step:,}" if viewed else ""))
         self.slider.setEnabled(bool(steps))
         self.live_action.setEnabled(viewed is not None)
         self.fork_action.setEnabled(viewed is not None)

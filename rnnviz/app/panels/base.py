@@ -335,12 +335,20 @@ def show_view_marker(line: pg.InfiniteLine, data: RunData) -> None:
         return
     step = data.viewed.step
     set_line(line, step, f" viewing step {step:,} ")
+    keep_label_inside(line, step)
+
+
+def keep_label_inside(line: pg.InfiniteLine, position: float) -> None:
+    """Put a vertical line's label right of it if it fits in the view, else shifted left just
+    enough (at most to the axis), so it is never cut at the plot's edge."""
     box = line.getViewBox()
-    if box is not None:  # the label on the side with more room, so it is not cut at the edge
-        left, right = box.viewRange()[0]
-        side = 1.0 if step > (left + right) / 2 else 0.0
-        line.label.anchors = [(side, 0.5), (side, 0.5)]
-        line.label.updatePosition()
+    if box is None:
+        return
+    left, right = box.viewRange()[0]
+    width = max(line.label.boundingRect().width() * box.viewPixelSize()[0], 1e-9)
+    side = min(max((position + width - right) / width, 0.0), max((position - left) / width, 0.0), 1.0)
+    line.label.anchors = [(side, 0.5), (side, 0.5)]
+    line.label.updatePosition()
 
 
 def log_colour_bar_ticks(low: float, high: float, size: float) -> list:

@@ -28,6 +28,7 @@ from rnnviz.app.panels.base import (
     ends,
     envelope,
     fmt,
+    keep_label_inside,
     log_floor,
     new_plot,
     new_view,
@@ -222,15 +223,8 @@ class LossPanel(Panel):
             if i < len(shown):
                 step, text = shown[i]
                 set_line(line, step, f" {text} ")
-                # The label on the side with more room, so it is never cut at the plot's edge.
-                left, right = self.plot.viewRange()[0]
-                width = max(line.label.boundingRect().width() * self.plot.getViewBox().viewPixelSize()[0],
-                            1e-9)
-                # Right of the line if it fits, else shifted left just enough (at most to the axis).
-                side = min(max((step + width - right) / width, 0.0), max((step - left) / width, 0.0), 1.0)
-                line.label.anchors = [(side, 0.5), (side, 0.5)]
                 line.label.setPosition(0.72 - 0.1 * (i % 3))
-                line.label.updatePosition()
+                keep_label_inside(line, step)
             else:
                 line.hide()
 
