@@ -22,6 +22,12 @@ def test_differences_name_each_changed_setting_the_run_uses() -> None:
     assert config_differences(base, base.replace(truncate=5)) == ["bptt truncation: full → 5"]
 
 
+def compared_points(panel) -> int:
+    """Points of the first compared run's curve; 0 until the panel's next redraw makes it."""
+    items = panel.compared.items
+    return len(curve(items[0])[0]) if items else 0
+
+
 @pytest.fixture
 def runs(qapp):
     from rnnviz.app.runs import RunList
@@ -156,7 +162,7 @@ def test_the_window_keeps_the_previous_run_and_draws_it_beside_the_new_one(make_
                     timeout=20_000)
     assert [e.data for e in window.runs.entries] == [first, window.session.data]
     assert window.loss_panel.comparisons == [window.runs.entries[0]]
-    qtbot.waitUntil(lambda: len(curve(window.loss_panel.compared.items[0])[0]) > 0, timeout=10_000)
+    qtbot.waitUntil(lambda: compared_points(window.loss_panel) > 0, timeout=10_000)
 
 
 def test_run_both_trains_two_processes_and_closing_ends_both(make_window, qtbot) -> None:
@@ -177,7 +183,7 @@ def test_run_both_trains_two_processes_and_closing_ends_both(make_window, qtbot)
     window.start_action.trigger()
     assert not window.session.running and not window.beside.session.running
     assert window.loss_panel.comparisons == [other]
-    qtbot.waitUntil(lambda: len(curve(window.loss_panel.compared.items[0])[0]) >= 5, timeout=10_000)
+    qtbot.waitUntil(lambda: compared_points(window.loss_panel) >= 5, timeout=10_000)
     window.close()
     assert not first_process.is_alive() and not second_process.is_alive()
 
