@@ -52,3 +52,18 @@ def test_forget_bias_is_editable_only_for_the_gated_cells(make_window, qtbot) ->
         assert controls.editors["forget_bias"].isEnabled() and controls.labels["forget_bias"].isEnabled()
     cell.setCurrentIndex(cell.findText("rnn"))
     assert not controls.editors["forget_bias"].isEnabled()
+
+
+def test_each_task_greys_out_the_settings_it_does_not_read(make_window, qtbot) -> None:
+    window = make_window(CHARLM, start=False)
+    controls = window.controls
+    task = controls.editors["task"]
+    expected = {  # sequence length: sentiment reads whole phrases; recall's length is its distance + 1
+        "charlm": {"seq_len", "corpus"}, "sine": {"seq_len", "sine_freq"},
+        "sentiment": set(), "recall": {"recall_distance"},
+    }
+    for name, enabled in expected.items():
+        task.setCurrentIndex(task.findText(name))
+        for setting in ("seq_len", "corpus", "sine_freq", "recall_distance"):
+            assert controls.editors[setting].isEnabled() == (setting in enabled), (name, setting)
+            assert controls.labels[setting].isEnabled() == (setting in enabled), (name, setting)

@@ -474,7 +474,7 @@ class ControlsPanel(QtWidgets.QWidget):
     def _refresh_state(self) -> None:
         task, cell = self._value("task"), self._value("cell")
         for name, setting in SETTINGS.items():
-            if setting.task is not None or setting.cells:
+            if setting.tasks or setting.cells:
                 used = setting.used_with(task, cell)
                 self.editors[name].setEnabled(used)
                 self.labels[name].setEnabled(used)

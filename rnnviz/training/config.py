@@ -61,12 +61,13 @@ class Setting:
     live: bool = False  # applies to a running trainer; otherwise only on reset
     on_resume: bool = False  # may differ from the checkpoint's when resuming (besides live ones)
     path: bool = False  # a file name (the form offers an Open… button)
-    task: str | None = None  # only used by this task (the form greys it out otherwise)
+    tasks: tuple[str, ...] = ()  # only used by these tasks (empty: by every task); the form greys
+    # the setting out otherwise
     cells: tuple[str, ...] = ()  # only used by these cells (empty: by every cell), likewise
 
     def used_with(self, task: str, cell: str) -> bool:
         """Whether a run of this task and cell reads the setting (the form greys out the others)."""
-        return self.task in (None, task) and (not self.cells or cell in self.cells)
+        return (not self.tasks or task in self.tasks) and (not self.cells or cell in self.cells)
 
     def check(self, name: str, value: Any) -> None:
         """Raise ConfigError (one sentence naming the setting) unless ``value`` is allowed."""
@@ -109,17 +110,17 @@ class TrainConfig:
              "sine: predict the next value of a wave; recall: see a symbol, wait, then name it")
     corpus: str | None = _setting(
         None, label="Corpus", kind=str, optional=True, none_text="", path=True, on_resume=True,
-        task="charlm", help="A UTF-8 text file for charlm; empty = the built-in lighthouse log")
+        tasks=("charlm",), help="A UTF-8 text file for charlm; empty = the built-in lighthouse log")
     tokens: str = _setting(
-        "chars", label="Tokens", kind=str, choices=TOKENS, task="charlm",
+        "chars", label="Tokens", kind=str, choices=TOKENS, tasks=("charlm",),
         help="chars: predict the next character; words: predict the next word (lower-cased; words and "
              "punctuation are tokens)")
     lines: str = _setting(
-        "off", label="Line mode", kind=str, choices=LINE_MODES, task="charlm",
+        "off", label="Line mode", kind=str, choices=LINE_MODES, tasks=("charlm",),
         help="on: every non-empty line is one sequence from <s> to </s>, padding masked out; off: one "
              "long text")
     vocab_size: int = _setting(
-        8000, label="Vocabulary size", kind=int, low=1, high=100_000, task="charlm",
+        8000, label="Vocabulary size", kind=int, low=1, high=100_000, tasks=("charlm",),
         help="With word tokens: keep this many most frequent words, the rest become <unk>")
     cell: str = _setting(
         "rnn", label="Cell", kind=str, choices=CELLS,
@@ -127,8 +128,10 @@ class TrainConfig:
              "PyTorch's nn.LSTM and nn.GRU")
     hidden: int = _setting(100, label="Hidden units", kind=int, low=1, high=4096,
                            help="Size of the hidden state h (H)")
-    seq_len: int = _setting(25, label="Sequence length", kind=int, low=1, high=10_000,
-                            help="Timesteps per training sequence (T)")
+    seq_len: int = _setting(
+        25, label="Sequence length", kind=int, low=1, high=10_000, tasks=("charlm", "sine"),
+        help="Timesteps per training sequence (T); sentiment reads whole phrases and recall's length "
+             "is its distance + 1")
     batch: int = _setting(32, label="Batch size", kind=int, low=1, high=65_536,
                           help="Sequences trained in parallel per step (B)")
     lr: float = _setting(0.003, label="Learning rate", kind=float, low=1e-6, high=100.0, decimals=6,
@@ -171,16 +174,17 @@ class TrainConfig:
         25, label="Spectrum every", kind=int, low=1, high=10**9, live=True,
         help="Steps between eigenvalue computations of W_hh" + _APPLIES_NOW)
     sine_freq: float = _setting(0.05, label="Sine frequency", kind=float, low=0.001, high=0.5, decimals=3,
-                                task="sine", help="Cycles per timestep of the sine task's waves")
-    sine_noise: float = _setting(0.0, label="Sine input noise", kind=float, low=0.0, high=10.0, decimals=3,
-                                 task="sine", help="Standard deviation of Gaussian noise on the sine inputs")
+                                tasks=("sine",), help="Cycles per timestep of the sine task's waves")
+    sine_noise: float = _setting(
+        0.0, label="Sine input noise", kind=float, low=0.0, high=10.0, decimals=3, tasks=("sine",),
+        help="Standard deviation of Gaussian noise on the sine inputs")
     recall_distance: int = _setting(
-        50, label="Recall distance", kind=int, low=1, high=10_000, task="recall",
+        50, label="Recall distance", kind=int, low=1, high=10_000, tasks=("recall",),
         help="Steps between the symbol and the question that asks for it (sequence length - 1)")
-    recall_symbols: int = _setting(4, label="Recall symbols", kind=int, low=2, high=26, task="recall",
+    recall_symbols: int = _setting(4, label="Recall symbols", kind=int, low=2, high=26, tasks=("recall",),
                                    help="How many different symbols to remember; chance is 1 / this")
     recall_filler: str = _setting(
-        "blank", label="Recall filler", kind=str, choices=FILLERS, task="recall",
+        "blank", label="Recall filler", kind=str, choices=FILLERS, tasks=("recall",),
         help="What fills the wait: blank (the same empty step) or distractors (random symbols to ignore)")
 
     def __post_init__(self) -> None:
