@@ -9,6 +9,7 @@ memory is fixed by ``capacity``. No Qt here: it is plain NumPy, tested on its ow
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -58,6 +59,31 @@ class DecimatingHistory:
             self.seen += consumed
             offset += consumed
             self._halve()
+
+    def to_state(self, prefix: str, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+        """JSON-ready metadata; the stored rows go into ``arrays`` as ``prefix.column`` copies,
+        one array per column, so a run file names every column."""
+        for name in self.names:
+            arrays[f"{prefix}.{name}"] = np.array(self.column(name))
+        return {"columns": list(self.names), "capacity": self.capacity, "size": self.size,
+                "stride": self.stride, "seen": self.seen}
+
+    @classmethod
+    def from_state(cls, names: Sequence[str], state: Mapping[str, Any], prefix: str,
+                   arrays: Mapping[str, np.ndarray]) -> DecimatingHistory:
+        """A history with today's ``names``, filled from a stored one (matched by name: a
+        stored column no longer known is left out, a new one is NaN). ValueError if damaged."""
+        history = cls(names, int(state["capacity"]))
+        size = int(state["size"])
+        if not 0 <= size <= history.capacity:
+            raise ValueError(f"{prefix} holds {size} rows, more than its capacity {history.capacity}")
+        for name in set(state["columns"]) & set(history.names):
+            column = np.asarray(arrays[f"{prefix}.{name}"], dtype=np.float64)
+            if column.shape != (size,):
+                raise ValueError(f"{prefix}.{name} has {column.shape} values, expected {size}")
+            history._data[name][:size] = column
+        history.size, history.stride, history.seen = size, int(state["stride"]), int(state["seen"])
+        return history
 
     def truncate_after(self, value: float, key: str = "step") -> None:
         """Drop the rows whose ``key`` is greater than ``value`` (the column is increasing)."""
@@ -126,6 +152,30 @@ class DecimatingMatrix:
                         continue
                 self._append(float(key), np.asarray(row, dtype=np.float64))
             self.seen += 1
+
+    def to_state(self, prefix: str, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+        """JSON-ready metadata; rows and keys go into ``arrays`` (copies)."""
+        arrays[f"{prefix}.rows"] = np.array(self.matrix)
+        arrays[f"{prefix}.keys"] = np.array(self.keys)
+        return {"capacity": self.capacity, "size": self.size, "stride": self.stride, "seen": self.seen}
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any], prefix: str,
+                   arrays: Mapping[str, np.ndarray]) -> DecimatingMatrix:
+        """The matrix :meth:`to_state` described; ValueError if damaged."""
+        matrix = cls(int(state["capacity"]))
+        rows = np.asarray(arrays[f"{prefix}.rows"], dtype=np.float64)
+        keys = np.asarray(arrays[f"{prefix}.keys"], dtype=np.float64)
+        size = int(state["size"])
+        if rows.ndim != 2 or rows.shape[0] != size or keys.shape != (size,) or size > matrix.capacity:
+            raise ValueError(f"{prefix} has rows of shape {rows.shape} and {keys.shape} keys, "
+                             f"expected {size}")
+        matrix.width = rows.shape[1]
+        matrix._rows = np.full((matrix.capacity, matrix.width), np.nan)
+        matrix._rows[:size] = rows
+        matrix._keys[:size] = keys
+        matrix.size, matrix.stride, matrix.seen = size, int(state["stride"]), int(state["seen"])
+        return matrix
 
     def truncate_after(self, key: float) -> None:
         """Drop the rows whose key (step) is greater than ``key``."""

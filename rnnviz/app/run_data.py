@@ -255,10 +255,10 @@ class RunData:
                      "vocab_tokens": vocab.tokens if vocab is not None else None,
                      "vocab_kind": vocab.kind if vocab is not None else None},
             "config": self.config.to_dict(),
-            "steps": _history_state(self.steps, "steps", arrays),
-            "evals": _history_state(self.evals, "evals", arrays),
-            "spectra": _history_state(self.spectra, "spectra", arrays),
-            "flow": _matrix_state(self.flow, "flow", arrays),
+            "steps": self.steps.to_state("steps", arrays),
+            "evals": self.evals.to_state("evals", arrays),
+            "spectra": self.spectra.to_state("spectra", arrays),
+            "flow": self.flow.to_state("flow", arrays),
             "start_step": self.start_step,
             "total_steps": self.total_steps,
             "total_clipped": self.total_clipped,
@@ -282,10 +282,11 @@ class RunData:
             config = TrainConfig.from_dict(meta["config"])
             data = cls(task_info(meta["task"]), config, capacity=int(meta["steps"]["capacity"]),
                        flow_capacity=int(meta["flow"]["capacity"]))
-            data.steps = _restore_history(data.steps.names, meta["steps"], "steps", arrays)
-            data.evals = _restore_history(data.evals.names, meta["evals"], "evals", arrays)
-            data.spectra = _restore_history(data.spectra.names, meta["spectra"], "spectra", arrays)
-            data.flow = _restore_matrix(meta["flow"], "flow", arrays)
+            data.steps, data.evals, data.spectra = (
+                DecimatingHistory.from_state(history.names, meta[name], name, arrays)
+                for name, history in (("steps", data.steps), ("evals", data.evals),
+                                      ("spectra", data.spectra)))
+            data.flow = DecimatingMatrix.from_state(meta["flow"], "flow", arrays)
             data.start_step = int(meta["start_step"])
             data.total_steps = int(meta["total_steps"])
             data.total_clipped = int(meta["total_clipped"])
@@ -307,47 +308,3 @@ class RunData:
         data.running = False
         data.version = 1
         return data
-
-
-def _history_state(history: DecimatingHistory, prefix: str, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
-    for name in history.names:
-        arrays[f"{prefix}.{name}"] = np.array(history.column(name))
-    return {"columns": list(history.names), "capacity": history.capacity, "size": history.size,
-            "stride": history.stride, "seen": history.seen}
-
-
-def _restore_history(names: tuple[str, ...], state: dict[str, Any], prefix: str,
-                     arrays: dict[str, np.ndarray]) -> DecimatingHistory:
-    """A history with today's ``names``, filled from a stored one (matched by name)."""
-    history = DecimatingHistory(names, int(state["capacity"]))
-    size = int(state["size"])
-    if not 0 <= size <= history.capacity:
-        raise ValueError(f"{prefix} holds {size} rows, more than its capacity {history.capacity}")
-    for name in set(state["columns"]) & set(names):
-        column = np.asarray(arrays[f"{prefix}.{name}"], dtype=np.float64)
-        if column.shape != (size,):
-            raise ValueError(f"{prefix}.{name} has {column.shape} values, expected {size}")
-        history._data[name][:size] = column
-    history.size, history.stride, history.seen = size, int(state["stride"]), int(state["seen"])
-    return history
-
-
-def _matrix_state(matrix: DecimatingMatrix, prefix: str, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
-    arrays[f"{prefix}.rows"] = np.array(matrix.matrix)
-    arrays[f"{prefix}.keys"] = np.array(matrix.keys)
-    return {"capacity": matrix.capacity, "size": matrix.size, "stride": matrix.stride, "seen": matrix.seen}
-
-
-def _restore_matrix(state: dict[str, Any], prefix: str, arrays: dict[str, np.ndarray]) -> DecimatingMatrix:
-    matrix = DecimatingMatrix(int(state["capacity"]))
-    rows = np.asarray(arrays[f"{prefix}.rows"], dtype=np.float64)
-    keys = np.asarray(arrays[f"{prefix}.keys"], dtype=np.float64)
-    size = int(state["size"])
-    if rows.ndim != 2 or rows.shape[0] != size or keys.shape != (size,) or size > matrix.capacity:
-        raise ValueError(f"{prefix} has rows of shape {rows.shape} and {keys.shape} keys, expected {size}")
-    matrix.width = rows.shape[1]
-    matrix._rows = np.full((matrix.capacity, matrix.width), np.nan)
-    matrix._rows[:size] = rows
-    matrix._keys[:size] = keys
-    matrix.size, matrix.stride, matrix.seen = size, int(state["stride"]), int(state["seen"])
-    return matrix
