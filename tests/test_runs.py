@@ -244,10 +244,19 @@ def test_the_curves_mark_the_snapshot_the_history_bar_shows(qtbot) -> None:
     for panel in panels:
         panel.update(data)
         assert panel.viewing.isVisible() and panel.viewing.value() == 20, type(panel).__name__
+        label = panel.viewing.label
+        assert label.toPlainText().strip() == "viewing step 20"
+        assert label.mapRectToScene(label.boundingRect()).right() <= \
+            panel.viewing.getViewBox().sceneBoundingRect().right() + 1  # never cut at the right
     data.view(None)
     for panel in panels:
         panel.update(data)
         assert not panel.viewing.isVisible()
+    # In a plot too narrow for the words, the number alone.
+    narrow = shown_panel(qtbot, SpectrumPanel, size=(150, 300))
+    data.view(20)
+    narrow.update(data)
+    assert narrow.viewing.label.toPlainText().strip() == "20"
 
 
 def test_a_saved_run_can_be_added_to_compare_while_the_current_one_trains(make_window, qtbot, tmp_path):

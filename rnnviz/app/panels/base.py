@@ -335,6 +335,9 @@ def show_view_marker(line: pg.InfiniteLine, data: RunData) -> None:
         return
     step = data.viewed.step
     set_line(line, step, f" viewing step {step:,} ")
+    box = line.getViewBox()
+    if box is not None and line.label.boundingRect().width() > box.width():
+        line.label.setFormat(f" {step:,} ")  # a narrow plot: the number alone, never cut
     keep_label_inside(line, step)
 
 
