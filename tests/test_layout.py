@@ -171,3 +171,21 @@ def test_no_tab_bar_is_drawn_over_a_panel(make_window: WindowFactory, qtbot) -> 
         for dock in docks:
             assert not area.intersects(dock.geometry()), \
                 f"the tab bar {[bar.tabText(i) for i in range(bar.count())]} covers {dock.windowTitle()}"
+
+
+def test_opening_with_large_text_keeps_the_window_size(make_window: WindowFactory, qtbot, qsettings) -> None:
+    # The arrangement is built step by step; a half-built one once grew the window 13 px
+    # taller than an 800-pixel screen.
+    qsettings.setValue("view/large_text", True)
+    window = make_window(CHARLM, start=False, size=(1280, 800))
+    settle_layout(qtbot)
+    assert window.large_text_action.isChecked()
+    assert (window.width(), window.height()) == (1280, 800)
+
+
+def test_a_gated_cell_with_large_text_fits_a_1280_screen(make_window: WindowFactory, qtbot) -> None:
+    # The hidden-state panel's second box (h, c or a gate) must not widen the window.
+    window = make_window(CHARLM.replace(cell="lstm"), start=False, size=(1280, 800))
+    assert window.panel("hidden").shown.isVisibleTo(window)
+    set_large_text(window, qtbot, True)
+    check_fits(window, qtbot, (1280, 800), "an LSTM, large text")

@@ -41,6 +41,9 @@ class DockLayout:
     def restore_default(self) -> None:
         """The default arrangement, sized to the window."""
         window, d = self.window, self.docks
+        # Half-built arrangements can need more height than the final one (seen with large
+        # text: 13 px), and Qt grows the window for them; the window keeps its size instead.
+        size = window.size()
         for dock in d.values():
             dock.setFloating(False)
             dock.show()
@@ -57,6 +60,8 @@ class DockLayout:
         window.tabifyDockWidget(d["flow"], d["connectivity"])
         for key in ("controls", "task", "flow"):
             d[key].raise_()
+        if window.isVisible() and not (window.isMaximized() or window.isFullScreen()):
+            window.resize(size.expandedTo(window.minimumSizeHint()))
         self.size_default()
 
     def size_default(self) -> None:

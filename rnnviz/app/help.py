@@ -94,7 +94,7 @@ PANEL_HELP: dict[str, str] = {
         "under the time axis (as many as fit; ␣ is a space, ⏎ a newline). Colours are fixed by "
         "the activation's range (tanh −1 to 1, sigmoid 0 to 1, ReLU 0 up to a round number that "
         "changes only in steps), so a colour means the same value from one frame to the next. "
-        "<i>Order units by</i> sorts the rows by unit number, by running mean activation, or puts "
+        "<i>Order by</i> sorts the rows by unit number, by running mean activation, or puts "
         "units that rise and fall together next to each other. The summary gives the share of "
         "saturated values over the whole batch (|<i>h</i>| &gt; 0.99 for tanh, <i>h</i> &lt; 0.01 "
         "or &gt; 0.99 for sigmoid, <i>h</i> = 0 for ReLU): there <i>f</i>′ ≈ 0, and almost no "

@@ -94,7 +94,7 @@ def flow_summary(step: int, norms: np.ndarray, aligned: bool) -> str:
 
 
 class GradientFlowPanel(Panel):
-    title = "Gradient flow through time"
+    title = "Gradient flow"  # through time: the summary and the axes say it; short for 1280 px
     key = "flow"
 
     def __init__(self) -> None:

@@ -162,7 +162,7 @@ class HiddenStatePanel(Panel):
     def __init__(self) -> None:
         super().__init__()
         options = QtWidgets.QHBoxLayout()
-        options.addWidget(QtWidgets.QLabel("Order units by"))
+        options.addWidget(QtWidgets.QLabel("Order by"))
         self.ordering = QtWidgets.QComboBox()
         self.ordering.addItems(ORDERINGS)
         self.ordering.setToolTip("Sorting puts units with similar behaviour next to each other, "
@@ -176,7 +176,13 @@ class HiddenStatePanel(Panel):
                               "activations at every unit and timestep")
         self.shown.currentIndexChanged.connect(self._shown_changed)
         options.addWidget(self.shown)
-        options.addStretch(1)
+        # The boxes share the row's width and may shrink below their longest entry (the open
+        # list still shows it whole), so a gated cell's second box does not widen the dock past
+        # a 1280-pixel screen.
+        for box in (self.ordering, self.shown):
+            box.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            box.setMinimumContentsLength(4)
+            box.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Fixed)
         self.layout.addLayout(options)
 
         self.view = new_view()
