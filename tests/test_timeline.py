@@ -187,3 +187,30 @@ def test_the_history_exports_as_an_animation_of_a_panel(make_window, qtbot, tmp_
     cancelled = export_animation(window, tmp_path / f"cancelled{suffix}", None,
                                  progress=lambda done, total: False)
     assert cancelled is None and not (tmp_path / f"cancelled{suffix}").exists()
+
+
+@pytest.mark.parametrize("capacity", [1000, 8])  # whole, and decimated (every 4th row kept)
+def test_a_rewind_or_a_fork_counts_only_the_clipping_of_the_steps_it_keeps(capacity: int) -> None:
+    import dataclasses
+
+    from rnnviz.app.run_data import RunData, task_info
+    from rnnviz.app.training_process import StepAccumulator, run_details
+
+    trainer = Trainer(SMALL)
+    accumulator = StepAccumulator()
+    for _ in range(30):  # clipping fires on steps 1-20 only
+        report = trainer.step()
+        accumulator.add(dataclasses.replace(report, clipped=report.step <= 20))
+    original = RunData(task_info(run_details(trainer)), trainer.config, capacity=capacity)
+    original.add_batch(accumulator.take(run=1, seq=1, running=False))
+    assert (original.total_steps, original.total_clipped) == (30, 20)
+    assert original.recent_clipped_fraction == pytest.approx(20 / 30)
+    fork = RunData(original.task, original.config, capacity=capacity)
+    fork.inherit(original, 25)  # a row kept either way (rows 1, 5, 9, ... 29 once decimated)
+    assert (fork.total_steps, fork.total_clipped) == (25, 20)
+    assert fork.clipped_fraction == pytest.approx(20 / 25)
+    # The last 100 steps: exact when whole; from rows standing for 4 steps each once decimated.
+    assert fork.recent_clipped_fraction == pytest.approx(20 / 25, abs=0 if capacity > 30 else 0.1)
+    original.truncate_after(13)  # a rollback to step 13
+    assert (original.total_steps, original.total_clipped) == (13, 13)
+    assert original.recent_clipped_fraction == 1.0

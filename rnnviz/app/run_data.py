@@ -25,7 +25,10 @@ from rnnviz.training.timeline import Timeline, TimelineSnapshot
 
 # Every cell's parameters (a run fills its own cell's; the others stay NaN).
 GRAD_COLUMNS = tuple(f"grad_{when}.{name}" for when in ("before", "after") for name in ALL_PARAM_NAMES)
-STEP_COLUMNS = (*SCALAR_FIELDS, "smoothed_loss", *GRAD_COLUMNS)
+# Running counts of the steps trained (not diverged) and of those clipped, up to each row:
+# kept rows stay exact under decimation, so a rewind or a fork recounts from them.
+COUNT_COLUMNS = ("counted_steps", "clipped_steps")
+STEP_COLUMNS = (*SCALAR_FIELDS, "smoothed_loss", *COUNT_COLUMNS, *GRAD_COLUMNS)
 EVAL_COLUMNS = ("step", "val_loss", "accuracy", "rmse")
 SPECTRUM_COLUMNS = ("step", "spectral_radius", "largest_singular_value")
 SMOOTHING = 0.97  # EMA weight for the smoothed training loss (debiased, like TensorBoard)
@@ -105,6 +108,10 @@ class RunData:
     def add_batch(self, batch: ReportBatch) -> None:
         scalars = dict(batch.scalars)
         scalars["smoothed_loss"] = self._smooth(scalars["loss"])
+        clipped = batch.scalars["clipped"] > 0.5
+        diverged = batch.scalars["diverged"] > 0.5
+        scalars["counted_steps"] = self.total_steps + np.cumsum(~diverged)
+        scalars["clipped_steps"] = self.total_clipped + np.cumsum(clipped & ~diverged)
         self.steps.extend(scalars)
         self.flow.extend(batch.dh_steps, batch.dh_norms)
         if self.first_dh_norms is None and batch.dh_norms:
@@ -121,8 +128,6 @@ class RunData:
                 "rmse": [e.metrics.get("rmse", math.nan) for e in batch.evaluations],
             })
             self.live_eval = batch.evaluations[-1]
-        clipped = batch.scalars["clipped"] > 0.5
-        diverged = batch.scalars["diverged"] > 0.5
         self.total_steps += int((~diverged).sum())
         self.total_clipped += int((clipped & ~diverged).sum())
         self.recent_clipped.extend(clipped[~diverged].tolist())
@@ -156,6 +161,7 @@ class RunData:
             self.live_eval = None
         if self.live_latest is None:
             self.start_step = step  # what the status bar shows until the next batch
+        self._recount_clipping()
         smoothed = self.steps.last("smoothed_loss")
         if math.isfinite(smoothed) and self._ema_weight > 0:
             self._ema = smoothed * self._ema_weight
@@ -172,7 +178,7 @@ class RunData:
         self.marks = deque(((s, text) for s, text in original.marks if s <= step),
                            maxlen=original.marks.maxlen)
         self.total_steps, self.total_clipped = original.total_steps, original.total_clipped
-        self.recent_clipped = deque(original.recent_clipped, maxlen=RECENT_WINDOW)
+        self.recent_clipped = deque(original.recent_clipped, maxlen=RECENT_WINDOW)  # recounted below
         self._ema, self._ema_weight = original._ema, original._ema_weight
         for kept in original.timeline.steps:
             snapshot = original.timeline.get(kept)
@@ -183,6 +189,24 @@ class RunData:
             self.live_latest, self.live_eval = snapshot.report, snapshot.evaluation
         self.truncate_after(step)
         self.start_step = step
+
+    def _recount_clipping(self) -> None:
+        """The clipping counts as of the last step kept: exact from the running counts, and the
+        recent window from the kept rows (each standing for ``stride`` steps once decimated)."""
+        counted, clipped = self.steps.column("counted_steps"), self.steps.column("clipped_steps")
+        if not counted.size:
+            self.total_steps, self.total_clipped = 0, 0
+            self.recent_clipped.clear()
+            return
+        if not (math.isfinite(counted[-1]) and math.isfinite(clipped[-1])):
+            return  # a run file from before the running counts: keep what it said
+        self.total_steps, self.total_clipped = int(counted[-1]), int(clipped[-1])
+        steps, flags = self.steps.column("step"), self.steps.column("clipped") > 0.5
+        trained = self.steps.column("diverged") < 0.5
+        recent = (steps > steps[-1] - RECENT_WINDOW) & trained
+        self.recent_clipped.clear()
+        for flag in flags[recent]:
+            self.recent_clipped.extend([bool(flag)] * self.steps.stride)
 
     def _smooth(self, losses: np.ndarray) -> np.ndarray:
         out = np.empty_like(losses)
