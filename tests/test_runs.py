@@ -58,6 +58,23 @@ def test_a_new_run_keeps_the_previous_one_to_compare_unless_it_had_no_steps(runs
     assert runs.entries[0].colour != runs.entries[1].colour
 
 
+def test_after_a_failed_fork_the_next_run_is_an_ordinary_one(runs) -> None:
+    first, _ = make_run(SMALL_CHARLM, 3)
+    runs.adopt(first, "tiny")
+    runs.fork_next(runs.current, 2)
+    runs.cancel_fork()  # the fork failed (its corpus is gone, say)
+    sine, _ = make_run(TrainConfig(task="sine", hidden=4, seq_len=5, batch=2), 2)
+    entry = runs.adopt(sine)
+    assert "fork" not in entry.name and entry.differs == []
+    assert not runs.entries[0].visible  # another task's curves are not drawn on these axes
+    # A fork that does take place is named after its original and drawn beside it.
+    runs.fork_next(entry, 1)
+    fork, _ = make_run(TrainConfig(task="sine", hidden=4, seq_len=5, batch=2, lr=0.01), 2)
+    forked = runs.adopt(fork)
+    assert forked.name == f"{entry.name} fork at 1" and entry.visible
+    assert forked.differs == [f"learning rate: {sine.config.lr:g} → 0.01"]
+
+
 def test_the_current_run_cannot_be_removed_and_the_list_is_bounded(runs) -> None:
     from rnnviz.app.runs import MAX_RUNS
 

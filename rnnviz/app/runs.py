@@ -80,6 +80,8 @@ class RunList(QtCore.QObject):
             previous.data = data
             self.changed.emit()
             return previous
+        if previous is not None and not comparable(previous.data, data):
+            previous.visible = False  # another task or cell: its curves are other quantities
         if self._fork_of is not None:
             original, step = self._fork_of
             self._fork_of = None
@@ -92,8 +94,6 @@ class RunList(QtCore.QObject):
             self._bound()
             self.changed.emit()
             return entry
-        if previous is not None and not comparable(previous.data, data):
-            previous.visible = False  # another task or cell: its curves are other quantities
         if previous is not None and len(previous.data.steps) == 0:
             self.entries.remove(previous)  # nothing to compare; its number is free again
             if previous.number == self._next_number - 1:
@@ -119,6 +119,10 @@ class RunList(QtCore.QObject):
         """The next run adopted is a fork of ``original`` at ``step``: named after it, and
         described by what it changes from it ("clipping: none → norm 1")."""
         self._fork_of = (original, step)
+
+    def cancel_fork(self) -> None:
+        """The fork :meth:`fork_next` announced failed: the next run adopted is an ordinary one."""
+        self._fork_of = None
 
     def take_over(self, entry: RunEntry, data: RunData) -> None:
         """``entry`` now shows ``data``, a run trained beside the current one."""

@@ -190,6 +190,7 @@ def install_history(window: Any) -> TimelineBar:
 
         def done(ok: bool, payload: object) -> None:
             if not ok:
+                window.runs.cancel_fork()
                 window.show_problem(f"Forking from step {step:,} failed: {as_sentence(str(payload))} "
                                     "The current run carries on.", kind="warning")
                 return
