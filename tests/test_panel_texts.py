@@ -352,3 +352,19 @@ def test_log_tick_text_is_short_and_exact() -> None:
 
     assert [log_tick_text(v) for v in (0.01, 0.015, 2.0, 300.0, 1e-5, 2e-5, 1e5)] == [
         "0.01", "0.015", "2", "300", "10⁻⁵", "2·10⁻⁵", "10⁵"]
+
+
+def test_the_hidden_colour_scale_recovers_at_once_from_a_blow_up(qtbot) -> None:
+    import dataclasses
+
+    from rnnviz.app.panels.hidden import HiddenStatePanel
+
+    panel = shown_panel(qtbot, HiddenStatePanel)
+    config = SMALL_CHARLM.replace(activation="relu")
+    data, trainer = make_run(config, 2, transform=lambda r: dataclasses.replace(r, hidden=r.hidden * 1e12))
+    panel.update(data)
+    assert panel._levels[1] > 1e9  # the blown-up values set the scale
+    add_steps(data, trainer, 1)  # rolled back, clipped: ordinary values again
+    panel.update(data)
+    top = float(np.percentile(data.latest.hidden, 99))
+    assert top <= panel._levels[1] <= 10 * max(top, 1e-9)  # not a scale that draws them black

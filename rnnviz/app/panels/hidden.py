@@ -46,6 +46,7 @@ SIGMOID_GATES = frozenset("ifozr")  # in [0, 1]; the candidates g and n are tanh
 NAMES = {"h": "hidden state", "c": "cell state", "i": "input gate", "f": "forget gate", "g": "candidate",
          "o": "output gate", "r": "reset gate", "z": "update gate", "n": "candidate"}
 NEAR = 0.1  # a sigmoid gate above 1 - NEAR is "open", below NEAR "shut"
+SCALE_DECAY = 0.98  # per redraw, of the colour scale of unbounded values (ReLU h, the LSTM's c)
 
 
 def shown_values(report: StepReport, cell: str, key: str) -> np.ndarray | None:
@@ -82,6 +83,16 @@ def levels_of(key: str, activation: str, recent_max: float) -> tuple[tuple[float
         return (-top, top), "CET-D1"
     levels = activation_levels(activation, recent_max)
     return levels, {"tanh": "CET-D1", "sigmoid": "viridis"}.get(activation, "inferno")
+
+
+def next_scale(recent_max: float, top: float) -> float:
+    """The colour scale's next size, live: it decays slowly from its recent peak, so it does not
+    flicker, but drops at once to values ten times smaller (after a blow-up was rolled back and
+    clipping turned on, 1e12 would otherwise draw 7 as black for a thousand redraws). A snapshot
+    the History bar shows gets its own scale instead."""
+    if top < 0.1 * recent_max:
+        return top
+    return max(SCALE_DECAY * recent_max, top)
 
 
 def gated_summary(key: str, values: np.ndarray) -> str:
@@ -296,9 +307,7 @@ class HiddenStatePanel(Panel):
         if finite.size:
             size = np.abs(finite) if key == "c" else finite
             top = float(np.percentile(size, 99))
-            # Live, the scale decays slowly from its recent peak (it does not flicker); a snapshot
-            # the History bar shows gets its own (a step before a blow-up is not drawn black).
-            self._recent_max = top if data.viewed is not None else max(0.98 * self._recent_max, top)
+            self._recent_max = top if data.viewed is not None else next_scale(self._recent_max, top)
         if self._shape is None or self._shape[1] != units:
             self._order = np.arange(units)
             self._mean = None
