@@ -94,6 +94,7 @@ def test_in_the_window_the_advice_continues_from_before_the_blow_up(make_window,
     assert not np.isfinite(data.latest.loss)  # the blow-up stays on screen while paused
 
     window.session.update_live(clip="norm", clip_value=5.0)  # as the banner advises
+    assert data.marks[-1] == (back, "clip none → norm 5")  # where the change takes effect
     window.toggle_running()
     qtbot.waitUntil(lambda: data.step >= back + 100, timeout=20_000)
     steps = data.steps.column("step")

@@ -285,7 +285,8 @@ class TrainingSession(QtCore.QObject):
         self._send("live", changes)
         text = describe_change(before, self.config)
         if text:
-            self.data.add_mark(self.data.step, text)
+            # After a divergence training goes on from the step it went back to, not the last shown.
+            self.data.add_mark(self._rewound_to if self._rewound_to is not None else self.data.step, text)
 
     # ----------------------------------------------------------------- requests
     def reset(self, config: TrainConfig, start: bool = False, on_done: Done | None = None,
