@@ -263,6 +263,9 @@ def test_the_curves_mark_the_snapshot_the_history_bar_shows(qtbot) -> None:
         assert panel.viewing.isVisible() and panel.viewing.value() == 20, type(panel).__name__
         label = panel.viewing.label
         assert label.toPlainText().strip() == "viewing step 20"
+        panel.flush_summary(force=True)
+        if isinstance(panel, GradientNormsPanel):  # the snapshot's norms, said to be the snapshot's
+            assert panel.summary.text().startswith("step 20 · ‖g‖")
         assert label.mapRectToScene(label.boundingRect()).right() <= \
             panel.viewing.getViewBox().sceneBoundingRect().right() + 1  # never cut at the right
     data.view(None)

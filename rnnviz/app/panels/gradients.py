@@ -174,7 +174,9 @@ class GradientNormsPanel(Panel):
             names += [f"grad_after.{name}" for name in self.names]
         names += ["global_before", "global_after"]
         x, drawn = envelope(steps.column("step"), [steps.column(n) for n in names], plot_columns(self.plot))
-        report = data.latest
+        # The threshold line is today's setting, drawn across the whole curve, even while the
+        # History bar shows an earlier snapshot (the summary then reads that step's norms).
+        report = data.live_latest or data.latest
         threshold = report.clip_value if report.clip_mode == "norm" else None
         # A zero norm (a loss that no longer changes) has no logarithm: draw it on a floor
         # a decade below everything else, which the axis labels "0".
@@ -217,6 +219,8 @@ class GradientNormsPanel(Panel):
         if before == 0:
             return f"step {report.step:,} · ‖g‖ = 0: <b>the gradient is zero</b>, nothing changes"
         parts = [f"‖g‖ <b>{fmt(before)}</b>"]
+        if data.viewed is not None:
+            parts[0] = f"step {report.step:,} · {parts[0]}"  # the snapshot's, not the newest step's
         if report.clip_mode == "none":
             parts.append("no clipping")
             return " · ".join(parts)
@@ -225,7 +229,8 @@ class GradientNormsPanel(Panel):
         parts[0] += f" → <b>{fmt(after)}</b> (clip {rule})"
         colour = VERMILION if data.recent_clipped_fraction > 0.5 else "#202020"
         recent = min(RECENT_WINDOW, len(data.recent_clipped))
-        parts.append(f"fired on <b style='color:{colour}'>{data.clipped_fraction:.0%}</b> of steps "
+        whose = "the run's " if data.viewed is not None else ""  # the counts are the run's so far
+        parts.append(f"fired on <b style='color:{colour}'>{data.clipped_fraction:.0%}</b> of {whose}steps "
                      f"(last {recent}: {data.recent_clipped_fraction:.0%})")
         return " · ".join(parts)
 
