@@ -233,6 +233,9 @@ def test_a_bad_file_is_one_clear_sentence(tmp_path, good_run, kind):
     message = str(caught.value)
     assert "\n" not in message and str(path) in message and len(message) < 300, message
     assert isinstance(caught.value, CheckpointError)  # what every caller already catches
+    assert "Error(" not in message and "invalid literal" not in message, message  # no Python in it
+    if kind == "history-array-gone":
+        assert "lacks steps." in message, message
     if kind == "newer-version":
         assert f"version {FORMAT_VERSION + 1}" in message and f"up to version {FORMAT_VERSION}" in message
 

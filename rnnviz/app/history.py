@@ -14,6 +14,10 @@ from typing import Any
 import numpy as np
 
 
+class HistoryStateError(ValueError):
+    """A stored history that does not fit together; the message is one phrase for the user."""
+
+
 class DecimatingHistory:
     """Named columns of per-step values with a fixed maximum number of rows."""
 
@@ -76,11 +80,11 @@ class DecimatingHistory:
         history = cls(names, int(state["capacity"]))
         size = int(state["size"])
         if not 0 <= size <= history.capacity:
-            raise ValueError(f"{prefix} holds {size} rows, more than its capacity {history.capacity}")
+            raise HistoryStateError(f"{prefix} holds {size} rows, more than its capacity {history.capacity}")
         for name in set(state["columns"]) & set(history.names):
             column = np.asarray(arrays[f"{prefix}.{name}"], dtype=np.float64)
             if column.shape != (size,):
-                raise ValueError(f"{prefix}.{name} has {column.shape} values, expected {size}")
+                raise HistoryStateError(f"{prefix}.{name} has {column.shape} values, expected {size}")
             history._data[name][:size] = column
         history.size, history.stride, history.seen = size, int(state["stride"]), int(state["seen"])
         return history
@@ -168,7 +172,7 @@ class DecimatingMatrix:
         keys = np.asarray(arrays[f"{prefix}.keys"], dtype=np.float64)
         size = int(state["size"])
         if rows.ndim != 2 or rows.shape[0] != size or keys.shape != (size,) or size > matrix.capacity:
-            raise ValueError(f"{prefix} has rows of shape {rows.shape} and {keys.shape} keys, "
+            raise HistoryStateError(f"{prefix} has rows of shape {rows.shape} and {keys.shape} keys, "
                              f"expected {size}")
         matrix.width = rows.shape[1]
         matrix._rows = np.full((matrix.capacity, matrix.width), np.nan)

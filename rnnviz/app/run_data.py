@@ -14,12 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from rnnviz.app.history import DecimatingHistory, DecimatingMatrix
+from rnnviz.app.history import DecimatingHistory, DecimatingMatrix, HistoryStateError
 from rnnviz.app.training_process import SCALAR_FIELDS, ReportBatch
 from rnnviz.core.connectivity import Connectivity
 from rnnviz.core.vocab import Vocabulary
 from rnnviz.runs.codec import CodecError, decode, encode
-from rnnviz.training import EvalReport, StepReport, TrainConfig
+from rnnviz.training import ConfigError, EvalReport, StepReport, TrainConfig
 from rnnviz.training.metrics import ALL_PARAM_NAMES
 from rnnviz.training.timeline import Timeline, TimelineSnapshot
 
@@ -322,10 +322,15 @@ class RunData:
             data.first_dh_norms = np.asarray(first) if first is not None else None
             data.live_latest = decode(meta["latest"], arrays)
             data.live_eval = decode(meta["latest_eval"], arrays)
-        except CodecError as exc:
+        except (CodecError, HistoryStateError) as exc:
             raise ValueError(f"its history is damaged: {exc}") from exc
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise ValueError(f"its history is damaged or from an incompatible rnnviz ({exc!r})") from exc
+        except KeyError as exc:
+            raise ValueError(f"its history lacks {exc.args[0]}") from exc
+        except ConfigError as exc:
+            raise ValueError(f"its settings are not valid here: {exc}") from exc
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise ValueError("its history is damaged or from an incompatible rnnviz (a value has the "
+                             "wrong form)") from exc
         if (data.latest is not None and not isinstance(data.latest, StepReport)) \
                 or (data.latest_eval is not None and not isinstance(data.latest_eval, EvalReport)):
             raise ValueError("its history is damaged: the latest step is not a step report")

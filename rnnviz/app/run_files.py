@@ -106,8 +106,8 @@ class RunFiles(QtCore.QObject):
         try:
             return path, load_run(path)
         except CheckpointError as exc:
-            self.window.show_problem(f"Could not {verb} {path.name}: {as_sentence(str(exc))}{after}",
-                                     kind=kind)
+            self.window.show_problem(f"Could not {verb} {path.name}: {as_sentence(about_it(str(exc), path))}"
+                                     f"{after}", kind=kind)
             return None
 
     # -------------------------------------------------------------------- save
@@ -210,6 +210,15 @@ class RunFiles(QtCore.QObject):
                 QtCore.QTimer.singleShot(0, lambda: self.open(path))
             return True
         return False
+
+
+def about_it(reason: str, path: Path) -> str:
+    """A file error's reason after "Could not open NAME:": the full path it starts with (the
+    command line's messages name it) becomes "it", as the sentence has named the file already."""
+    for shown in (str(path), str(path.resolve())):
+        if reason.startswith(shown + " "):
+            return "it" + reason[len(shown):]
+    return reason
 
 
 def dropped_file(mime: QtCore.QMimeData) -> Path | None:

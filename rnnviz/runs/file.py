@@ -215,8 +215,10 @@ def _decode_snapshots(section: Any, arrays: dict[str, np.ndarray]) -> list[Timel
                 raise ValueError(f"its snapshot at step {key} is damaged")
             snapshots.append(TimelineSnapshot(step=int(entry["step"]), arrays=state, meta=dict(entry["meta"]),
                                               report=report, evaluation=evaluation, kept=int(entry["kept"])))
-    except (KeyError, TypeError) as exc:
-        raise ValueError(f"its snapshots are damaged ({exc})") from exc
+    except KeyError as exc:
+        raise ValueError(f"its snapshots lack {exc.args[0]}") from exc
+    except TypeError as exc:
+        raise ValueError("its snapshots are damaged (a value has the wrong form)") from exc
     return snapshots
 
 
