@@ -50,3 +50,18 @@ def test_each_cells_csv_has_its_own_parameters_norms(cell: str, tmp_path: Path) 
             assert math.isclose(float(row[f"grad_norm_before_{name}"]), norm, rel_tol=1e-12)
         for name, norm in report.grad_norms_after.items():
             assert math.isclose(float(row[f"grad_norm_after_{name}"]), norm, rel_tol=1e-12)
+
+
+def test_the_character_models_csv_has_the_clis_validation_columns(tmp_path: Path) -> None:
+    from rnnviz import cli
+
+    rows, _ = exported(SMALL, 10, tmp_path / "m.csv")
+    evaluated = [r for r in rows if r["val_loss"]]
+    assert [int(r["step"]) for r in evaluated] == [5, 10]
+    trainer = Trainer(SMALL)  # the same run, through the CLI's own row writer
+    expected = [cli._metrics_row(trainer.step()) for _ in range(10)]
+    for row in evaluated:
+        want = expected[int(row["step"]) - 1]
+        assert int(row["val_windows"]) == want["val_windows"] > 0
+        assert math.isclose(float(row["val_loss_se"]), float(want["val_loss_se"]), rel_tol=1e-12,
+                            abs_tol=1e-15)

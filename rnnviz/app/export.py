@@ -51,10 +51,10 @@ def _app_step_sources(cell: str) -> dict[str, str]:
             **{column: _grad_source(column) for column in grad_norm_columns(cell)}}
 
 
-_EVAL_SOURCES = {"val_loss": "val_loss", "val_accuracy": "accuracy", "val_rmse": "rmse"}
+_EVAL_SOURCES = {"val_loss": "val_loss", "val_loss_se": "val_loss_se", "val_windows": "val_windows",
+                 "val_accuracy": "accuracy", "val_rmse": "rmse"}
 _SPECTRUM_SOURCES = {"spectral_radius": "spectral_radius", "largest_singular_value": "largest_singular_value"}
-# The CLI's columns in the CLI's order (those the app's history keeps; it keeps no per-evaluation
-# window count or standard error), then the app's own.
+# The CLI's columns in the CLI's order (every one the app's history keeps), then the app's own.
 _RECORDED = {*_SHARED_STEP_SOURCES, *_EVAL_SOURCES, *_SPECTRUM_SOURCES}
 
 
@@ -64,7 +64,7 @@ def csv_columns(cell: str) -> tuple[str, ...]:
 
 
 CSV_COLUMNS = csv_columns("rnn")  # a vanilla run's
-_INTEGER_COLUMNS = {"step", "chars_seen", "clipped", "diverged"}
+_INTEGER_COLUMNS = {"step", "chars_seen", "clipped", "diverged", "val_windows"}
 
 
 def _cell(name: str, value: float) -> str:

@@ -29,7 +29,7 @@ GRAD_COLUMNS = tuple(f"grad_{when}.{name}" for when in ("before", "after") for n
 # kept rows stay exact under decimation, so a rewind or a fork recounts from them.
 COUNT_COLUMNS = ("counted_steps", "clipped_steps")
 STEP_COLUMNS = (*SCALAR_FIELDS, "smoothed_loss", *COUNT_COLUMNS, *GRAD_COLUMNS)
-EVAL_COLUMNS = ("step", "val_loss", "accuracy", "rmse")
+EVAL_COLUMNS = ("step", "val_loss", "accuracy", "rmse", "val_loss_se", "val_windows")
 SPECTRUM_COLUMNS = ("step", "spectral_radius", "largest_singular_value")
 SMOOTHING = 0.97  # EMA weight for the smoothed training loss (debiased, like TensorBoard)
 RECENT_WINDOW = 100  # steps for "clipped in the last N steps"
@@ -126,6 +126,9 @@ class RunData:
                 "val_loss": [e.val_loss for e in batch.evaluations],
                 "accuracy": [e.metrics.get("accuracy", math.nan) for e in batch.evaluations],
                 "rmse": [e.metrics.get("rmse", math.nan) for e in batch.evaluations],
+                # charlm's: the windows scored and the standard error of the estimate
+                "val_loss_se": [e.metrics.get("val_loss_se", math.nan) for e in batch.evaluations],
+                "val_windows": [e.metrics.get("val_windows", math.nan) for e in batch.evaluations],
             })
             self.live_eval = batch.evaluations[-1]
         self.total_steps += int((~diverged).sum())
