@@ -368,3 +368,19 @@ def test_the_hidden_colour_scale_recovers_at_once_from_a_blow_up(qtbot) -> None:
     panel.update(data)
     top = float(np.percentile(data.latest.hidden, 99))
     assert top <= panel._levels[1] <= 10 * max(top, 1e-9)  # not a scale that draws them black
+
+
+@pytest.mark.parametrize("where", ["first", "last"])
+def test_the_divergence_label_stays_inside_the_loss_plot(qtbot, where: str) -> None:
+    from rnnviz.app.panels import LossPanel
+
+    panel = shown_panel(qtbot, LossPanel, size=(360, 300))
+    data, _ = make_run(SMALL_CHARLM, 20)
+    step = 1 if where == "first" else 20
+    data.divergences.append(step)
+    panel.update(data)
+    line = panel.divergence
+    assert line.isVisible() and line.value() == step
+    label, box = line.label, line.getViewBox().sceneBoundingRect()
+    shown = label.mapRectToScene(label.boundingRect())
+    assert box.left() - 1 <= shown.left() and shown.right() <= box.right() + 1, (shown, box)

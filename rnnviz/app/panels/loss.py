@@ -91,6 +91,7 @@ class LossPanel(Panel):
         self.divergence = pg.InfiniteLine(angle=90, pen=pen(VERMILION, 2), movable=False,
                                           label="loss non-finite",
                                           labelOpts={"position": 0.85, "color": VERMILION,
+                                                     "fill": (255, 255, 255, 210),
                                                      "anchors": [(1, 0.5), (1, 0.5)]})
         self.plot.addItem(self.divergence, ignoreBounds=True)
         self.divergence.hide()
@@ -181,7 +182,8 @@ class LossPanel(Panel):
                        [raw, val, np.array([self._baseline_value]), *room], log_y=log)
         if data.divergences:
             step = data.divergences[-1]
-            set_line(self.divergence, step, f"loss non-finite at step {step:,}")
+            set_line(self.divergence, step, f" loss non-finite at step {step:,} ")
+            keep_label_inside(self.divergence, step)
         self._draw_marks(data)
         show_view_marker(self.viewing, data)
         parts = [f"<b>step {data.step:,}</b>"]
