@@ -384,3 +384,13 @@ def test_the_divergence_label_stays_inside_the_loss_plot(qtbot, where: str) -> N
     label, box = line.label, line.getViewBox().sceneBoundingRect()
     shown = label.mapRectToScene(label.boundingRect())
     assert box.left() - 1 <= shown.left() and shown.right() <= box.right() + 1, (shown, box)
+
+
+def test_a_legend_entry_is_never_broken_inside(qtbot) -> None:
+    from rnnviz.app.panels.base import legend_row
+
+    one_line = legend_row([("━", "x")]).sizeHint().height()
+    for name in ("exploding-clipped #2: ρ, σ₁", "|λ| = 1"):
+        label = legend_row([("━", name)])
+        qtbot.addWidget(label)
+        assert label.heightForWidth(40) <= one_line, name  # too narrow: it overflows, unbroken

@@ -368,8 +368,13 @@ def log_colour_bar_ticks(low: float, high: float, size: float) -> list:
 
 def legend_html(entries: list[tuple[str, str]]) -> str:
     """``entries`` ((swatch html, name) pairs) as one line that breaks between entries only."""
-    return "&nbsp; ".join(f"{swatch}&nbsp;{html.escape(name).replace(' ', '&nbsp;')}"
-                          for swatch, name in entries)
+    return "&nbsp; ".join(f"{swatch}&nbsp;{unbroken(name)}" for swatch, name in entries)
+
+
+def unbroken(text: str) -> str:
+    """``text`` as HTML that a wrapping label never breaks: non-breaking spaces and hyphens, and
+    a word joiner after each "|" (Qt breaks after one, as in "|λ| = 1")."""
+    return html.escape(text).replace(" ", "&nbsp;").replace("-", "\u2011").replace("|", "|\u2060")
 
 
 def legend_row(entries: list[tuple[str, str]]) -> QtWidgets.QLabel:
