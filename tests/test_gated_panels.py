@@ -155,7 +155,7 @@ def test_a_gated_cells_spectrum_is_its_mean_jacobians_and_says_so(qtbot) -> None
     x, y = panel.eigenvalues.getData()
     np.testing.assert_allclose(x + 1j * y, spec.eigenvalues)
     text = panel.summary.plain_text()
-    assert text.startswith("LSTM: recurrent Jacobian ∂(h,c)t/∂(h,c)t−1, averaged over the watched sequence")
+    assert text.startswith("LSTM: mean recurrent Jacobian ∂(h,c)t/∂(h,c)t−1 over the watched sequence")
     assert f"ρ = {spec.spectral_radius:.4g}" in text and "decide nothing" not in text
     assert "not their product" in text
     assert panel.title == "Spectrum of the recurrent Jacobian"
@@ -169,7 +169,7 @@ def test_a_gated_cells_spectrum_is_its_mean_jacobians_and_says_so(qtbot) -> None
     panel.update(gru)
     panel.flush_summary(force=True)
     assert gru.latest.spectrum.eigenvalues.shape == (SMALL.hidden,)
-    assert panel.summary.plain_text().startswith("GRU: recurrent Jacobian ∂ht/∂ht−1, averaged")
+    assert panel.summary.plain_text().startswith("GRU: mean recurrent Jacobian ∂ht/∂ht−1 over")
 
     vanilla, _ = make_run(SMALL, 2)
     panel.update(vanilla)

@@ -394,3 +394,24 @@ def test_a_legend_entry_is_never_broken_inside(qtbot) -> None:
         label = legend_row([("━", name)])
         qtbot.addWidget(label)
         assert label.heightForWidth(40) <= one_line, name  # too narrow: it overflows, unbroken
+
+
+def test_the_hidden_panels_boxes_go_one_under_another_rather_than_cut_their_entries(qtbot) -> None:
+    from rnnviz.app.panels import HiddenStatePanel
+    from rnnviz.app.qt import QtWidgets
+
+    def whole(box) -> bool:  # the box is wide enough for its longest entry
+        longest = max(box.fontMetrics().horizontalAdvance(box.itemText(i)) for i in range(box.count()))
+        return box.width() >= longest + 20
+
+    panel = shown_panel(qtbot, HiddenStatePanel, size=(900, 400))
+    data, _ = make_run(SMALL_CHARLM.replace(cell="lstm"), 2)
+    panel.start_run(data)
+    panel.update(data)
+    qtbot.waitUntil(lambda: panel.options.box.direction() == QtWidgets.QBoxLayout.Direction.LeftToRight)
+    assert panel.shown.isVisible()
+    qtbot.waitUntil(lambda: whole(panel.shown) and whole(panel.ordering))  # once laid out
+    panel.widget.resize(300, 400)
+    qtbot.waitUntil(lambda: panel.options.box.direction() == QtWidgets.QBoxLayout.Direction.TopToBottom)
+    qtbot.waitUntil(lambda: whole(panel.shown) and whole(panel.ordering))
+    assert panel.widget.minimumSizeHint().width() < 300  # the row never widens its dock

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnviz.app.qt import Qt, QtGui, QtWidgets, pg
+from rnnviz.app.qt import Qt, QtCore, QtGui, QtWidgets, pg
 from rnnviz.app.run_data import RunData
 from rnnviz.app.steady_label import SteadyLabel
 
@@ -364,6 +364,64 @@ def log_colour_bar_ticks(low: float, high: float, size: float) -> list:
     spaced = [c for c in candidates if c.size >= 2 and np.min(np.diff(c)) / (high - low) * size >= 20]
     chosen: np.ndarray | list[float] = spaced[0] if spaced else candidates[-1] if candidates else []
     return [(1.0, list(chosen))]
+
+
+class OptionRow(QtWidgets.QWidget):
+    """Labelled boxes side by side, or one under another when the panel is too narrow to show
+    every entry whole: a box cut to "unit numbe" reads badly on a projector. The boxes may
+    shrink below their longest entry, so the row never widens its dock (the open list still
+    shows each entry whole)."""
+
+    def __init__(self, pairs: list[tuple[QtWidgets.QLabel, QtWidgets.QComboBox]]) -> None:
+        super().__init__()
+        self.pairs = pairs
+        self.box = QtWidgets.QBoxLayout(QtWidgets.QBoxLayout.Direction.LeftToRight, self)
+        self.box.setContentsMargins(0, 0, 0, 0)
+        for label, combo in pairs:
+            combo.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(4)
+            combo.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Fixed)
+            row = QtWidgets.QHBoxLayout()
+            row.addWidget(label)
+            row.addWidget(combo, 1)
+            self.box.addLayout(row, 1)
+
+    def whole_width(self) -> int:
+        """The width at which every shown box has room for its longest entry."""
+        total, shown = 0, 0
+        for label, combo in self.pairs:
+            if label.isHidden() and combo.isHidden():
+                continue
+            longest = max((combo.fontMetrics().horizontalAdvance(combo.itemText(i))
+                           for i in range(combo.count())), default=0)
+            option = QtWidgets.QStyleOptionComboBox()
+            combo.initStyleOption(option)
+            size = combo.style().sizeFromContents(QtWidgets.QStyle.ContentsType.CT_ComboBox, option,
+                                                  QtCore.QSize(longest, combo.fontMetrics().height()), combo)
+            total += label.sizeHint().width() + self.box.spacing() + size.width()
+            shown += 1
+        return total + self.box.spacing() * max(shown - 1, 0)
+
+    def arrange(self) -> None:
+        wide = self.width() >= self.whole_width()
+        direction = QtWidgets.QBoxLayout.Direction.LeftToRight if wide else \
+            QtWidgets.QBoxLayout.Direction.TopToBottom
+        if self.box.direction() != direction:
+            self.box.setDirection(direction)
+        # One under another, the boxes line up: every label as wide as the widest.
+        labels = [label for label, _ in self.pairs]
+        widest = max(label.sizeHint().width() for label in labels)
+        for label in labels:
+            label.setMinimumWidth(0 if wide else widest)
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.arrange()
+
+    def changeEvent(self, event: QtCore.QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QtCore.QEvent.Type.FontChange:
+            self.arrange()
 
 
 def legend_html(entries: list[tuple[str, str]]) -> str:

@@ -19,7 +19,7 @@ from collections import deque
 
 import numpy as np
 
-from rnnviz.app.panels.base import GREY, VERMILION, Panel, fmt, new_plot, new_view
+from rnnviz.app.panels.base import GREY, VERMILION, OptionRow, Panel, fmt, new_plot, new_view
 from rnnviz.app.qt import QtCore, QtGui, QtWidgets, pg
 from rnnviz.app.run_data import RunData
 from rnnviz.app.steady_label import SteadyLabel
@@ -172,29 +172,19 @@ class HiddenStatePanel(Panel):
 
     def __init__(self) -> None:
         super().__init__()
-        options = QtWidgets.QHBoxLayout()
-        options.addWidget(QtWidgets.QLabel("Order by"))
         self.ordering = QtWidgets.QComboBox()
         self.ordering.addItems(ORDERINGS)
         self.ordering.setToolTip("Sorting puts units with similar behaviour next to each other, "
                                  "so patterns over time become visible")
         self.ordering.currentIndexChanged.connect(self._ordering_changed)
-        options.addWidget(self.ordering)
         self.show_label = QtWidgets.QLabel("Show")
-        options.addWidget(self.show_label)
         self.shown = QtWidgets.QComboBox()
         self.shown.setToolTip("A gated cell's hidden state h, the LSTM's cell state c, or one gate's "
                               "activations at every unit and timestep")
         self.shown.currentIndexChanged.connect(self._shown_changed)
-        options.addWidget(self.shown)
-        # The boxes share the row's width and may shrink below their longest entry (the open
-        # list still shows it whole), so a gated cell's second box does not widen the dock past
-        # a 1280-pixel screen.
-        for box in (self.ordering, self.shown):
-            box.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-            box.setMinimumContentsLength(4)
-            box.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Fixed)
-        self.layout.addLayout(options)
+        self.options = OptionRow([(QtWidgets.QLabel("Order by"), self.ordering),
+                                  (self.show_label, self.shown)])
+        self.layout.addWidget(self.options)
 
         self.view = new_view()
         self.plot = new_plot("input at each timestep", "hidden unit", integer_y=True)
@@ -257,6 +247,7 @@ class HiddenStatePanel(Panel):
         gated = len(entries) > 1
         self.show_label.setVisible(gated)
         self.shown.setVisible(gated)
+        self.options.arrange()
 
     def start_run(self, data: RunData) -> None:
         self._hidden, self._order, self._mean, self._shape = None, None, None, None

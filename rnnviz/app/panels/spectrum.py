@@ -73,8 +73,8 @@ def jacobian_hint(rho: float, sigma: float) -> str:
                                 "state almost unchanged")
     else:
         colour, said = BLUE, f"ρ &lt; {NEAR_ONE:g}: repeating the average step would fade every direction"
-    return (f"<span style='color:{colour}'>{said}</span> · <span style='color:{GREY}'>a mean of "
-            "Jacobians is not their product: a tendency, not the gradient's growth rate</span>")
+    return (f"<span style='color:{colour}'>{said}</span> · <span style='color:{GREY}'>a tendency, not "
+            "the gradient's growth rate (a mean of Jacobians is not their product)</span>")
 
 
 def spectrum_hint(activation: str, rho: float, sigma: float) -> str:
@@ -202,7 +202,7 @@ class SpectrumPanel(Panel):
         # Pascanu et al.'s conditions are about h_t = f(W_hh h_{t-1} + ...); in a gated cell the
         # gates multiply the recurrent path, and the Jacobian of the whole state takes W_hh's place.
         # (The legend names ρ and σ₁: the label is long enough.)
-        label = f"recurrent Jacobian {JACOBIANS[cell]}, averaged over the watched sequence"
+        label = f"mean recurrent Jacobian {JACOBIANS[cell]} over the watched sequence"
         self.set_live_summary(f"{cell.upper()}: <b>{label}</b> · {rho_text} · {sigma_text} · {when}"
                               f"<br>{jacobian_hint(rho, sigma)}")
 
