@@ -189,3 +189,15 @@ def test_a_gated_cell_with_large_text_fits_a_1280_screen(make_window: WindowFact
     assert window.panel("hidden").shown.isVisibleTo(window)
     set_large_text(window, qtbot, True)
     check_fits(window, qtbot, (1280, 800), "an LSTM, large text")
+
+
+def test_a_wider_window_widens_the_panels_not_the_settings(make_window: WindowFactory, qtbot) -> None:
+    window = make_window(CHARLM, start=False, size=(1280, 800))
+    settle_layout(qtbot)
+    side, loss = window.docks["controls"].width(), window.docks["loss"].width()
+    window.resize(1600, 1000)  # maximised on a bigger screen
+    qtbot.waitUntil(lambda: window.docks["loss"].width() > loss + 80)
+    assert abs(window.docks["controls"].width() - side) <= 10
+    window.resize(1280, 800)
+    qtbot.waitUntil(lambda: abs(window.docks["loss"].width() - loss) <= 10)
+    assert abs(window.docks["controls"].width() - side) <= 10

@@ -12,11 +12,15 @@ from collections.abc import Callable
 from rnnviz.app.qt import Qt, QtCore, QtWidgets
 
 
-class DockLayout:
+class DockLayout(QtCore.QObject):
     """Makes the docks of ``window`` (a QMainWindow with a ``view_menu``) and arranges them."""
 
     def __init__(self, window: QtWidgets.QMainWindow, on_shown: Callable[[], None]) -> None:
+        super().__init__(window)
         self.window = window
+        window.installEventFilter(self)
+        self._window_width = 0
+        self._side_width: int | None = None  # the Settings column's, kept when the window resizes
         self.on_shown = on_shown  # a dock came to the front (a tab raised): draw it at once
         self.docks: dict[str, QtWidgets.QDockWidget] = {}
         window.setDockNestingEnabled(True)
@@ -31,6 +35,8 @@ class DockLayout:
                          | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetFloatable
                          | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetClosable)
         self.docks[key] = dock
+        if key == "controls":
+            dock.installEventFilter(self)
         dock.visibilityChanged.connect(self.on_shown)
         self.window.view_menu.addAction(dock.toggleViewAction())  # type: ignore[attr-defined]
         area = Qt.DockWidgetArea.LeftDockWidgetArea if key in ("controls", "runs") \
@@ -77,6 +83,36 @@ class DockLayout:
         for top, bottom in (("loss", "hidden"), ("gradients", "flow"), ("spectrum", "task")):
             window.resizeDocks([d[top], d[bottom]], [half, half], vertical)
         QtCore.QTimer.singleShot(0, self.hide_stale_tab_bars)  # once the new sizes are laid out
+
+    def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
+        """A wider or narrower window widens or narrows the panels, not the Settings column:
+        without a central widget Qt gives every pixel to the left dock area (maximising a
+        1280-pixel window on a 1920-pixel projector made Settings 950 px wide). The column's
+        width is noted whenever it changes while the window's does not (the user dragged it)."""
+        if event.type() != QtCore.QEvent.Type.Resize:
+            return False
+        settings = self.docks.get("controls")
+        if watched is settings and self.window.width() == self._window_width:
+            self._side_width = settings.width()
+        elif watched is self.window and self.window.width() != self._window_width:
+            self._window_width = self.window.width()
+            side = self._side_width  # as it was before this resize
+            if settings is not None and side is not None:
+                QtCore.QTimer.singleShot(0, lambda: self._keep_width(settings, side))
+        return False
+
+    def _keep_width(self, dock: QtWidgets.QDockWidget, width: int | None) -> None:
+        if width is None or not dock.isVisible() or dock.isFloating() or dock.width() == width:
+            return
+        # The panels of the top row share the rest in their present proportions.
+        area = self.window.dockWidgetArea(dock)
+        row = [d for d in self.docks.values() if d.isVisible() and not d.isFloating()
+               and self.window.dockWidgetArea(d) != area and abs(d.y() - dock.y()) <= 40]
+        row = sorted({d.x(): d for d in row}.values(), key=lambda d: d.x())  # one of each tab group
+        total = sum(d.width() for d in row) or 1
+        rest = dock.width() + total - width  # the docks' share of the window (no separators)
+        self.window.resizeDocks([dock, *row], [width, *(rest * d.width() // total for d in row)],
+                                Qt.Orientation.Horizontal)
 
     def hide_stale_tab_bars(self) -> None:
         """Hide tab bars the dock layout no longer uses. Qt (6.x, seen offscreen and on X11)
