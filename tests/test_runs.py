@@ -180,6 +180,11 @@ def test_the_window_keeps_the_previous_run_and_draws_it_beside_the_new_one(make_
     assert [e.data for e in window.runs.entries] == [first, window.session.data]
     assert window.loss_panel.comparisons == [window.runs.entries[0]]
     qtbot.waitUntil(lambda: compared_points(window.loss_panel) > 0, timeout=10_000)
+    # A live change is the run's setting from then on: its Runs row says so.
+    window.controls.live_changed.emit({"lr": 0.0123})
+    current = window.runs.current
+    assert current.data.config.lr == 0.0123 and "learning rate: " in current.settings_text
+    assert current.settings_text.endswith("→ 0.0123")
 
 
 def test_run_both_trains_two_processes_and_closing_ends_both(make_window, qtbot) -> None:

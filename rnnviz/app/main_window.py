@@ -561,6 +561,8 @@ class MainWindow(QtWidgets.QMainWindow):
         except ConfigError as exc:
             self.show_problem(as_sentence(str(exc)), kind="warning")
             return
+        if self.runs.current is not None:
+            self.runs.settings_changed(self.runs.current)
         names = ", ".join(f"{k.replace('_', ' ')} = {v}" for k, v in changes.items())
         self.statusBar().showMessage(f"Applied live: {names}", 5000)
 

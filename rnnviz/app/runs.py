@@ -41,6 +41,7 @@ class RunEntry:
     source: str = ""  # the file it was opened from, if any
     number: int = 0  # in the order the window made or opened them
     live: bool = False  # trained beside the current run (Run both), in a second process
+    base: TrainConfig | None = None  # what ``differs`` is measured from (its preset or original)
 
     @property
     def settings_text(self) -> str:
@@ -88,7 +89,8 @@ class RunList(QtCore.QObject):
             entry = self._new_entry(data, "")
             entry.name = f"{original.name} fork at {step:,}"
             entry.preset = original.name
-            entry.differs = config_differences(original.data.config, data.config)
+            entry.base = original.data.config
+            entry.differs = config_differences(entry.base, data.config)
             self.entries.append(entry)
             self.current = entry
             self._bound()
@@ -119,6 +121,12 @@ class RunList(QtCore.QObject):
         """The next run adopted is a fork of ``original`` at ``step``: named after it, and
         described by what it changes from it ("clipping: none → norm 1")."""
         self._fork_of = (original, step)
+
+    def settings_changed(self, entry: RunEntry) -> None:
+        """``entry``'s run took live settings (a learning rate, clipping): say what it differs in now."""
+        if entry.base is not None:
+            entry.differs = config_differences(entry.base, entry.data.config)
+        self.changed.emit()
 
     def cancel_fork(self) -> None:
         """The fork :meth:`fork_next` announced failed: the next run adopted is an ordinary one."""
@@ -163,7 +171,8 @@ class RunList(QtCore.QObject):
         self._next_number += 1
         base_name, differs = self._closest_preset(data.config, preset)
         return RunEntry(data=data, name=name or f"{base_name or 'run'} #{number}", preset=base_name,
-                        differs=differs, colour=self._free_colour(), number=number)
+                        differs=differs, colour=self._free_colour(), number=number,
+                        base=self.presets.get(base_name, data.config))  # custom: its start
 
     def _closest_preset(self, config: TrainConfig, likely: str) -> tuple[str, list[str]]:
         """The preset ``config`` differs least from (``likely`` wins ties), and how it differs."""

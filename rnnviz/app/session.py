@@ -282,6 +282,7 @@ class TrainingSession(QtCore.QObject):
             raise ConfigError(f"{', '.join(sorted(not_live))} can only change on reset")
         before = self.config
         self.config = self.config.replace(**changes)  # validates; raises ConfigError
+        self.data.config = self.config  # the run's settings as they are now (its file, its Runs row)
         self._send("live", changes)
         text = describe_change(before, self.config)
         if text:
