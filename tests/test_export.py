@@ -50,7 +50,8 @@ def svg_text(path: Path) -> str:
 
 
 def squeezed(text: str) -> str:
-    return "".join(text.split())
+    """Without spaces, and with the legends' unbreakable characters read as plain ones."""
+    return "".join(text.split()).replace("\u2060", "").replace("\u2011", "-")
 
 
 def test_png_at_2x_and_at_a_chosen_width(trained: MainWindow, tmp_path: Path) -> None:
