@@ -159,6 +159,22 @@ def test_fork_in_the_window_repeats_the_original_and_keeps_it_in_the_list(make_w
             assert loss == original_losses[step], step
 
 
+def test_a_fork_with_clipping_set_in_the_form_says_so_in_the_runs_list(make_window, qtbot) -> None:
+    window = make_window(config=TrainConfig(task="sine", hidden=6, seq_len=8, batch=3, clip="none"))
+    window.speed.set_pace(100)
+    qtbot.waitUntil(lambda: window.session.data.step >= 15, timeout=30_000)
+    window.session.pause()
+    original = window.session.data
+    window.history.view(10)
+    clip = window.controls.editors["clip"]
+    clip.setCurrentIndex(clip.findText("norm"))  # live: it also reaches the paused original
+    assert original.config.clip == "norm"
+    window.history.fork_action.trigger()
+    qtbot.waitUntil(lambda: window.session.data is not original, timeout=20_000)
+    fork = window.runs.current
+    assert fork.differs == [f"clipping: none → norm {fork.data.config.clip_value:g}"]
+
+
 @pytest.mark.parametrize("suffix", [".gif", ".mp4"])
 def test_the_history_exports_as_an_animation_of_a_panel(make_window, qtbot, tmp_path, suffix) -> None:
     import imageio.v3 as iio

@@ -64,7 +64,7 @@ class RunList(QtCore.QObject):
         self.current: RunEntry | None = None
         self._next_number = 1
         self.replace_current_next = False  # the next adopted run takes the current one's place
-        self._fork_of: tuple[RunEntry, int] | None = None  # the next adopted run forks this one
+        self._fork_of: tuple[RunEntry, int, TrainConfig] | None = None  # the next run forks this one
 
     # ---------------------------------------------------------------- changes
     def adopt(self, data: RunData, preset: str = "") -> RunEntry:
@@ -84,12 +84,12 @@ class RunList(QtCore.QObject):
         if previous is not None and not comparable(previous.data, data):
             previous.visible = False  # another task or cell: its curves are other quantities
         if self._fork_of is not None:
-            original, step = self._fork_of
+            original, step, base = self._fork_of
             self._fork_of = None
             entry = self._new_entry(data, "")
             entry.name = f"{original.name} fork at {step:,}"
             entry.preset = original.name
-            entry.base = original.data.config
+            entry.base = base
             entry.differs = config_differences(entry.base, data.config)
             self.entries.append(entry)
             self.current = entry
@@ -117,10 +117,11 @@ class RunList(QtCore.QObject):
         self.changed.emit()
         return entry
 
-    def fork_next(self, original: RunEntry, step: int) -> None:
+    def fork_next(self, original: RunEntry, step: int, base: TrainConfig | None = None) -> None:
         """The next run adopted is a fork of ``original`` at ``step``: named after it, and
-        described by what it changes from it ("clipping: none → norm 1")."""
-        self._fork_of = (original, step)
+        described by what it changes from ``base``, the original's settings at that step (by
+        default its settings now): "clipping: none → norm 1"."""
+        self._fork_of = (original, step, base if base is not None else original.data.config)
 
     def settings_changed(self, entry: RunEntry) -> None:
         """``entry``'s run took live settings (a learning rate, clipping): say what it differs in now."""

@@ -185,8 +185,11 @@ def install_history(window: Any) -> TimelineBar:
         if problem:
             window.show_problem(problem, kind="warning")
             return
-        if window.runs.current is not None:
-            window.runs.fork_next(window.runs.current, step)
+        snapshot = data.timeline.get(step)
+        if window.runs.current is not None and snapshot is not None:
+            # Measured from the settings in force at that step: live edits made since (to set up
+            # the fork) also reached the original, so its settings now would hide them.
+            window.runs.fork_next(window.runs.current, step, TrainConfig.from_dict(snapshot.meta["config"]))
 
         def done(ok: bool, payload: object) -> None:
             if not ok:
@@ -194,7 +197,6 @@ def install_history(window: Any) -> TimelineBar:
                 window.show_problem(f"Forking from step {step:,} failed: {as_sentence(str(payload))} "
                                     "The current run carries on.", kind="warning")
                 return
-            snapshot = data.timeline.get(step)
             changed = config_differences(TrainConfig.from_dict(snapshot.meta["config"]),
                                          window.session.config) if snapshot is not None else []
             what = f" with {', '.join(changed)}" if changed else " with the same settings"
