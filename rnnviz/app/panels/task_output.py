@@ -31,6 +31,9 @@ from rnnviz.app.qt import QtCore, QtGui, QtWidgets, pg
 from rnnviz.app.run_data import RunData
 from rnnviz.training import EvalReport
 
+RECALL_X_LABEL = "distance (steps to remember)"
+PLOT_SLACK_PX = 24  # besides the left axis and the x label: the canvas's margins and the axis's
+
 
 def compact_input(text: str) -> str:
     """"C A B … D ?" as "C ·39· ?": the symbol to remember, how many steps of filler follow
@@ -109,20 +112,24 @@ class TaskOutputPanel(Panel):
         for col in (0, 1, 2, 3):
             header.setSectionResizeMode(col, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
         self.recall_canvas = new_view()
-        self.recall_plot = new_plot("distance (steps to remember)", "accuracy")
+        self.recall_plot = new_plot(RECALL_X_LABEL, "accuracy")
         self.recall_canvas.addItem(self.recall_plot)
         self.plots.append(self.recall_plot)
         self.recall_curve = self.recall_plot.plot(pen=pen(SKY, 2), symbol="o", symbolBrush=SKY,
                                                   symbolPen=None)
         self.chance_line = pg.InfiniteLine(angle=0, pen=pen(GREY, 1, dashed=True), movable=False,
-                                           label="chance", labelOpts={"position": 0.05, "color": GREY})
+                                           label="chance", labelOpts={"position": 0.05, "color": GREY,
+                                                                      "anchors": [(0, 0), (0, 1)]})
         self.recall_plot.addItem(self.chance_line, ignoreBounds=True)
         self.recall_view = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
         self.recall_view.addWidget(self.recall_table)
         self.recall_view.addWidget(self.recall_canvas)
+        self.recall_view.setChildrenCollapsible(False)
         self.recall_view.setStretchFactor(0, 3)
         self.recall_view.setStretchFactor(1, 2)
         self.pages.addWidget(self.recall_view)
+        self._resizes = _Resizes(self)  # the panel is no QObject: this filters the widget's events
+        self.recall_view.installEventFilter(self._resizes)
 
         self.sample = QtWidgets.QPlainTextEdit()
         self.sample.setReadOnly(True)
@@ -244,13 +251,33 @@ class TaskOutputPanel(Panel):
         self.chance_line.setPos(chance)
         self.recall_plot.setRange(xRange=(0, float(distances.max())), yRange=(0, 1.05), padding=0.02)
         self.pages.setCurrentWidget(self.recall_view)
-        # The table as wide as its columns, the plot the rest.
-        wanted = self.recall_table.horizontalHeader().length() + 2 * self.recall_table.frameWidth()
+        # The table as wide as its columns (and a scroll bar), the plot the rest.
+        scroll_bar = self.recall_table.style().pixelMetric(QtWidgets.QStyle.PixelMetric.PM_ScrollBarExtent)
+        wanted = self.recall_table.horizontalHeader().length() + 2 * self.recall_table.frameWidth() + scroll_bar
         self.recall_table.setMinimumWidth(wanted)
+        self.arrange_recall()
         accuracy = evaluation.metrics.get("accuracy", float("nan"))
         self.set_summary(f"held-out accuracy <b>{accuracy:.0%}</b> at distance {int(preview['distance'])} "
                          f"(chance {chance:.0%}) at step {evaluation.step:,} · validation loss "
                          f"{fmt(evaluation.val_loss)} · first {len(inputs)} held-out sequences")
+
+    def recall_plot_least_width(self) -> int:
+        """The plot's width at which nothing of it is cut: its left axis and its x label."""
+        font = QtGui.QFont(self.widget.font())
+        font.setPointSize(self._font_pt)
+        label = QtGui.QFontMetrics(font).horizontalAdvance(RECALL_X_LABEL)
+        return int(self.recall_plot.getAxis("left").width()) + label + PLOT_SLACK_PX
+
+    def arrange_recall(self) -> None:
+        """The table beside the plot where both fit side by side, else the plot under the table
+        (a narrow dock once cut the plot at the window's edge)."""
+        view = self.recall_view
+        width = view.width() if view.isVisible() else self.pages.width()
+        needed = self.recall_table.minimumWidth() + view.handleWidth() + self.recall_plot_least_width()
+        orientation = QtCore.Qt.Orientation.Horizontal if width >= needed else QtCore.Qt.Orientation.Vertical
+        if orientation != view.orientation():
+            view.setOrientation(orientation)
+            view.setSizes([3, 2] if orientation == QtCore.Qt.Orientation.Horizontal else [1, 1])
 
     def _show_sample(self, evaluation: EvalReport) -> None:
         preview = evaluation.preview
@@ -258,6 +285,19 @@ class TaskOutputPanel(Panel):
         self.sample.setPlainText(prime + str(preview.get("sample", "")))
         self.pages.setCurrentWidget(self.sample)
         self.set_summary(sample_summary(evaluation))
+
+
+class _Resizes(QtCore.QObject):
+    """A new size of the recall view: the table and the plot side by side, or one above the other."""
+
+    def __init__(self, panel: TaskOutputPanel) -> None:
+        super().__init__()
+        self.panel = panel
+
+    def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
+        if event.type() in (QtCore.QEvent.Type.Resize, QtCore.QEvent.Type.Show):
+            self.panel.arrange_recall()
+        return False
 
 
 def sample_summary(evaluation: EvalReport) -> str:
