@@ -32,6 +32,10 @@ from rnnviz.app.run_data import RunData
 from rnnviz.training import EvalReport
 
 RECALL_X_LABEL = "distance (steps to remember)"
+RECALL_X_SHORT = "distance (steps)"  # in a plot too narrow for the whole title (large text)
+RECALL_Y_LABEL = "accuracy"
+# A plot too short for the y title written upwards: the x title says what both axes are.
+RECALL_BOTH_LABELS = ("accuracy by distance (steps)", "accuracy by distance")
 PLOT_SLACK_PX = 24  # besides the left axis and the x label: the canvas's margins and the axis's
 
 
@@ -112,7 +116,7 @@ class TaskOutputPanel(Panel):
         for col in (0, 1, 2, 3):
             header.setSectionResizeMode(col, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
         self.recall_canvas = new_view()
-        self.recall_plot = new_plot(RECALL_X_LABEL, "accuracy")
+        self.recall_plot = new_plot(RECALL_X_LABEL, RECALL_Y_LABEL)
         self.recall_canvas.addItem(self.recall_plot)
         self.plots.append(self.recall_plot)
         self.recall_curve = self.recall_plot.plot(pen=pen(SKY, 2), symbol="o", symbolBrush=SKY,
@@ -148,6 +152,7 @@ class TaskOutputPanel(Panel):
         mono = QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.SystemFont.FixedFont)
         mono.setPointSize(font_pt + 1)
         self.sample.setFont(mono)
+        self.arrange_recall()  # the titles' lengths changed
 
     def update(self, data: RunData) -> None:
         if not self.needs_redraw(data):
@@ -253,7 +258,8 @@ class TaskOutputPanel(Panel):
         self.pages.setCurrentWidget(self.recall_view)
         # The table as wide as its columns (and a scroll bar), the plot the rest.
         scroll_bar = self.recall_table.style().pixelMetric(QtWidgets.QStyle.PixelMetric.PM_ScrollBarExtent)
-        wanted = self.recall_table.horizontalHeader().length() + 2 * self.recall_table.frameWidth() + scroll_bar
+        table = self.recall_table
+        wanted = table.horizontalHeader().length() + 2 * table.frameWidth() + scroll_bar
         self.recall_table.setMinimumWidth(wanted)
         self.arrange_recall()
         accuracy = evaluation.metrics.get("accuracy", float("nan"))
@@ -261,12 +267,19 @@ class TaskOutputPanel(Panel):
                          f"(chance {chance:.0%}) at step {evaluation.step:,} · validation loss "
                          f"{fmt(evaluation.val_loss)} · first {len(inputs)} held-out sequences")
 
-    def recall_plot_least_width(self) -> int:
-        """The plot's width at which nothing of it is cut: its left axis and its x label."""
+    def _title_length(self, title: str) -> int:
         font = QtGui.QFont(self.widget.font())
         font.setPointSize(self._font_pt)
-        label = QtGui.QFontMetrics(font).horizontalAdvance(RECALL_X_LABEL)
-        return int(self.recall_plot.getAxis("left").width()) + label + PLOT_SLACK_PX
+        return QtGui.QFontMetrics(font).horizontalAdvance(title)
+
+    def recall_plot_least_width(self, title: str = RECALL_X_LABEL) -> int:
+        """The plot's width at which nothing of it is cut: its left axis and its x title."""
+        return int(self.recall_plot.getAxis("left").width()) + self._title_length(title) + PLOT_SLACK_PX
+
+    def recall_plot_least_height(self) -> int:
+        """The plot's height at which its y title ("accuracy", written upwards) is whole."""
+        return int(self.recall_plot.getAxis("bottom").height()) + self._title_length(RECALL_Y_LABEL) \
+            + 2 * PLOT_SLACK_PX
 
     def arrange_recall(self) -> None:
         """The table beside the plot where both fit side by side, else the plot under the table
@@ -277,7 +290,29 @@ class TaskOutputPanel(Panel):
         orientation = QtCore.Qt.Orientation.Horizontal if width >= needed else QtCore.Qt.Orientation.Vertical
         if orientation != view.orientation():
             view.setOrientation(orientation)
-            view.setSizes([3, 2] if orientation == QtCore.Qt.Orientation.Horizontal else [1, 1])
+            if orientation == QtCore.Qt.Orientation.Horizontal:
+                view.setSizes([3, 2])
+        vertical = orientation == QtCore.Qt.Orientation.Vertical
+        plot_height = height = view.height() if view.isVisible() else self.pages.height()
+        if vertical:  # the plot whole, the table the rest (it scrolls)
+            plot_height = max(self.recall_plot_least_height(), (height - view.handleWidth()) // 2)
+            sizes = [max(height - view.handleWidth() - plot_height, 0), plot_height]
+            if view.sizes() != sizes:
+                view.setSizes(sizes)
+            table_least = self.recall_table.minimumSizeHint().height()
+            plot_height = min(plot_height, height - view.handleWidth() - table_least)
+        # Titles that fit: the whole x title, else a shorter one; a plot too short for the y title
+        # written upwards names both axes under it.
+        plot_width = width if vertical else width - needed + self.recall_plot_least_width()
+        y_title = plot_height >= self.recall_plot_least_height()
+        bottom, left = self.recall_plot.getAxis("bottom"), self.recall_plot.getAxis("left")
+        if left.label.isVisible() != y_title:
+            left.showLabel(y_title)  # the axis narrows or widens at once: measured below
+        titles = (RECALL_X_LABEL, RECALL_X_SHORT) if y_title else RECALL_BOTH_LABELS
+        title = next((t for t in titles if plot_width >= self.recall_plot_least_width(t)), titles[-1])
+        if bottom.labelText != title:
+            bottom.setLabel(title, **bottom.labelStyle)
+            bottom.resizeEvent()  # pyqtgraph centres a title only when its axis is resized
 
     def _show_sample(self, evaluation: EvalReport) -> None:
         preview = evaluation.preview
