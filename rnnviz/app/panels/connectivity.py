@@ -247,13 +247,13 @@ class ConnectivityPanel(Panel):
 
     # --------------------------------------------------------------- typed text
     def _set_typing_enabled(self, enabled: bool) -> None:
-        """The field is shown only where it can be used: a task without a text model leaves its
-        height to the heatmap."""
+        """The field is shown only where it can be used (see _fit_parts): a task without a text
+        model leaves its height to the heatmap."""
         if enabled != self.typed.isEnabled():
             self.typed.setEnabled(enabled)
             self.typed.setToolTip(TYPED_HINT if enabled else NOT_A_TEXT_MODEL)
-        if enabled == self.typed.isHidden():
-            self.typed.setVisible(enabled)
+            if not enabled:
+                self.typed.hide()
             self._fit_parts()
 
     def score_typed(self) -> None:
@@ -425,12 +425,14 @@ class ConnectivityPanel(Panel):
     def _fit_parts(self) -> None:
         """Share the panel's height so that nothing overlaps and the heatmap stays readable.
 
-        The summary and the field take what they need; the heatmap gets at least
+        The summary takes what it needs; the heatmap gets at least
         :meth:`_heat_least_height`; the text takes whole lines of what is left (up to 40% of the
         panel, or all of it when the text is shorter), and scrolls for the rest. The hover line
         is shown only if the text still gets two lines (or all of it) beside it; otherwise its
-        words are the tooltip of the text and the heatmap. Heights are set only when they change,
-        as a new one lays out the dock again.
+        words are the tooltip of the text and the heatmap. The field for typed text is shown for a
+        text model, unless even one line of text would not fit beside it (large text in a small
+        dock) while no typed text is in use. Heights are set only when they change, as a new one
+        lays out the dock again.
         """
         if self._fitting or self.widget.height() <= 0:
             return
@@ -443,8 +445,6 @@ class ConnectivityPanel(Panel):
             header_height = header.heightForWidth(width) if header.hasHeightForWidth() \
                 else header.sizeHint().height()
             room = self.widget.height() - margins.top() - margins.bottom() - header_height - 2 * spacing
-            if not self.typed.isHidden():
-                room -= self.typed.sizeHint().height() + spacing
             room -= self._heat_least_height()
 
             # Measured on a copy: the text view lays out its own document (a scroll bar's width less).
@@ -455,7 +455,16 @@ class ConnectivityPanel(Panel):
             margin = 2 * document.documentMargin()
             wanted = math.ceil(document.size().height()) + frame
             line = self._line_height(document)
+            one_line = min(wanted, math.ceil(line + margin / 2) + 2 * self.text.frameWidth())
             two_lines = min(wanted, math.ceil(2 * line + margin) + frame)
+
+            field_height = self.typed.sizeHint().height() + spacing
+            in_use = self._typed_text is not None or self.typed.hasFocus() or bool(self.typed.text())
+            show_field = self.typed.isEnabled() and (in_use or room - field_height >= one_line)
+            if show_field:
+                room -= field_height
+            if show_field == self.typed.isHidden():
+                self.typed.setVisible(show_field)
             readout_height = self.readout.heightForWidth(width) + spacing
             show_readout = self._readout_needed or room - readout_height >= two_lines
             if show_readout:
