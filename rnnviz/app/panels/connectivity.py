@@ -546,7 +546,7 @@ class ConnectivityPanel(Panel):
         kept = self._pinned == chosen and self._hovered is None
         pinned = " · kept (click it again to release)" if kept else ""
         self._set_readout(f"{where}: the strongest influence is “{name}”, {chosen - strongest} back "
-                             f"({fmt(float(row[strongest]))}){pinned}")
+                          f"({fmt(float(row[strongest]))}){pinned}")
 
     # -------------------------------------------------------------------- mouse
     def token_at(self, point: QtCore.QPoint) -> int | None:
