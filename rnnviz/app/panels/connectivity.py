@@ -34,6 +34,8 @@ TYPED_REFRESH_S = 3.0  # typed text is scored again with a fresh model copy this
 TYPED_HINT = ("Type your own text and press Enter to see what the model, as it is now, reads in it; "
               "empty the field to see the training sequence again")
 NOT_A_TEXT_MODEL = "Typed text needs a next-character or next-word model (this task has none)"
+HEAT_SLACK_PX = 12  # besides the axes and the view: the canvas's own margins
+LABEL_GAP_PX = 4  # clear space between two colour-bar labels
 # The window's way to ask for a model copy without waiting (as the sampler's): it calls back
 # with (ok, payload), payload (model, vocab, step, seed), None when the run has no text model,
 # or a message when it failed.
@@ -149,6 +151,8 @@ class ConnectivityPanel(Panel):
         palette.setColor(QtGui.QPalette.ColorRole.WindowText, QtGui.QColor(GREY))
         self.readout.setPalette(palette)
         self.layout.addWidget(self.readout)
+        self._readout_shown = True  # hidden when the panel is too short for it (see _fit_parts)
+        self._readout_needed = False  # a message about typed text: shown even in a short panel
 
         self.view = new_view()
         self.heat = new_plot("inputs back, k = t − s", "position t", integer_x=True, integer_y=True)
@@ -165,7 +169,7 @@ class ConnectivityPanel(Panel):
         self.colour_bar.setImageItem(self.image, insert_in=self.heat)
         self.colour_bar.axis.tickStrings = lambda values, scale, spacing: [
             log_tick_text(10.0 ** v) for v in values]
-        self.colour_bar.axis.tickValues = log_colour_bar_ticks
+        self.colour_bar.axis.tickValues = self._colour_bar_ticks
         self.marker = pg.PlotDataItem(pen=pg.mkPen("#0072B2", width=2))  # the chosen position's row
         self.heat.addItem(self.marker)
         self.layout.addWidget(self.view, 1)
@@ -186,6 +190,9 @@ class ConnectivityPanel(Panel):
         self._typed_asked_at = -math.inf
         self._typed_for: Connectivity | None = None  # the training one when a copy was last asked for
         self._typed_shown = False
+        self._fitting = False
+        self._resizes = _Resizes(self)  # the panel is no QObject: this filters the widget's events
+        self.widget.installEventFilter(self._resizes)
         self._set_typing_enabled(False)
 
     # ---------------------------------------------------------------- run state
@@ -202,7 +209,7 @@ class ConnectivityPanel(Panel):
         self.text.clear()
         self.image.clear()
         self.marker.setData([], [])
-        self.readout.setText(HOVER_HINT)
+        self._set_readout(HOVER_HINT)
         score = ("the prediction o<sub>t</sub> (a value: no probability)" if data.task.head.endswith("mse")
                  else "log p(y<sub>t</sub>) of the actual next token" if data.task.head.startswith("seq")
                  else "log p of the right answer, read at the last input only")
@@ -240,9 +247,14 @@ class ConnectivityPanel(Panel):
 
     # --------------------------------------------------------------- typed text
     def _set_typing_enabled(self, enabled: bool) -> None:
+        """The field is shown only where it can be used (see _fit_parts): a task without a text
+        model leaves its height to the heatmap."""
         if enabled != self.typed.isEnabled():
             self.typed.setEnabled(enabled)
             self.typed.setToolTip(TYPED_HINT if enabled else NOT_A_TEXT_MODEL)
+            if not enabled:
+                self.typed.hide()
+            self._fit_parts()
 
     def score_typed(self) -> None:
         """Score the text in the field with a copy of the model as it is now (empty: the training
@@ -282,13 +294,13 @@ class ConnectivityPanel(Panel):
             self._typed_waiting = False
             if not ok or payload is None:
                 problem = f"could not copy the model: {payload}" if not ok else NOT_A_TEXT_MODEL
-                self.readout.setText(html.escape(problem))
+                self._set_readout(html.escape(problem), needed=True)
                 return
             model, vocab, step, _ = cast(tuple, payload)
             try:
                 found = text_connectivity(model, vocab, text, step)
             except ValueError as exc:  # unknown characters, too short: one sentence
-                self.readout.setText(html.escape(f"Your text cannot be scored: {exc}."))
+                self._set_readout(html.escape(f"Your text cannot be scored: {exc}."), needed=True)
                 return
             self._show(found, typed=True)
 
@@ -346,6 +358,8 @@ class ConnectivityPanel(Panel):
         matrix = np.asarray(found.matrix, dtype=np.float64)
         chosen = self.chosen_position()
         row = matrix[chosen] if chosen is not None else np.full(matrix.shape[0], np.nan)
+        scroll_bar = self.text.verticalScrollBar()
+        scrolled = scroll_bar.value()
         self.text.clear()
         cursor = self.text.textCursor()
         plain = QtGui.QTextCharFormat()
@@ -370,21 +384,141 @@ class ConnectivityPanel(Panel):
             self._spans.append((start, cursor.position()))
             if token == "\n":
                 cursor.insertText("\n", plain)
-        self._fit_text_height()
         self._draw_marker(chosen, matrix.shape[0])
         self._draw_readout(chosen)
+        self._fit_parts()  # the text and the hover line may need other heights now
+        self._scroll_to(chosen, scrolled)
 
-    def _fit_text_height(self) -> None:
-        """As tall as the text (up to 40% of the panel), so the heatmap gets the rest; the
-        height is set only when it changes, as a new one lays out the dock again."""
+    def _scroll_to(self, chosen: int | None, scrolled: int) -> None:
+        """A text taller than its view scrolls by whole lines: it stays where it was (``scrolled``)
+        if the chosen token's line is in view, else just enough lines to bring it in."""
+        scroll_bar = self.text.verticalScrollBar()
+        scroll_bar.setValue(scrolled)
+        if chosen is None or chosen >= len(self._spans) or scroll_bar.maximum() <= 0:
+            return
         document = self.text.document()
-        document.setTextWidth(self.text.viewport().width())
-        frame = 2 * self.text.frameWidth() + 2
-        wanted = math.ceil(document.size().height()) + frame
-        one_line = self.text.fontMetrics().lineSpacing() + frame
-        wanted = max(min(wanted, int(0.4 * self.widget.height())), one_line)
-        if wanted != self.text.height():
-            self.text.setFixedHeight(wanted)
+        margin = document.documentMargin()
+        line = self._line_height(document)
+        at_chosen = QtGui.QTextCursor(document)
+        at_chosen.setPosition(self._spans[chosen][0])
+        top = self.text.cursorRect(at_chosen).top() + scroll_bar.value()  # in the document
+        index = max(round((top - margin) / line), 0)
+        # The view is whole lines and one margin tall: line ``first`` at its top edge.
+        shown = max(math.floor((self.text.viewport().height() - margin) / line), 1)
+        first = max(round((scroll_bar.value() - margin) / line), 0)
+        if index < first:
+            first = index
+        elif index >= first + shown:
+            first = index - shown + 1
+        scroll_bar.setValue(min(round(margin + first * line) if first else 0, scroll_bar.maximum()))
+
+    def _heat_least_height(self) -> int:
+        """The canvas height at which the heatmap is readable: its view as tall as the longer of
+        the vertical axis titles ("position t", "influence"), plus the bottom axis."""
+        font = QtGui.QFont(self.widget.font())
+        font.setPointSize(self._font_pt)
+        metrics = QtGui.QFontMetrics(font)
+        titles = max(metrics.horizontalAdvance("position t"), metrics.horizontalAdvance("influence"))
+        bottom = self.heat.getAxis("bottom")
+        return titles + 2 * LABEL_GAP_PX + int(bottom.height()) + HEAT_SLACK_PX
+
+    def _fit_parts(self) -> None:
+        """Share the panel's height so that nothing overlaps and the heatmap stays readable.
+
+        The summary takes what it needs; the heatmap gets at least
+        :meth:`_heat_least_height`; the text takes whole lines of what is left (up to 40% of the
+        panel, or all of it when the text is shorter), and scrolls for the rest. The hover line
+        is shown only if the text still gets two lines (or all of it) beside it; otherwise its
+        words are the tooltip of the text and the heatmap. The field for typed text is shown for a
+        text model, unless even one line of text would not fit beside it (large text in a small
+        dock) while no typed text is in use. Heights are set only when they change, as a new one
+        lays out the dock again.
+        """
+        if self._fitting or self.widget.height() <= 0:
+            return
+        self._fitting = True
+        try:
+            margins = self.layout.contentsMargins()
+            spacing = self.layout.spacing()
+            width = self.widget.width() - margins.left() - margins.right()
+            header = self.layout.itemAt(0).layout()
+            header_height = header.heightForWidth(width) if header.hasHeightForWidth() \
+                else header.sizeHint().height()
+            room = self.widget.height() - margins.top() - margins.bottom() - header_height - 2 * spacing
+            room -= self._heat_least_height()
+
+            # Measured on a copy: the text view lays out its own document (a scroll bar's width less).
+            document = self.text.document().clone()
+            scroll_bar = self.text.style().pixelMetric(QtWidgets.QStyle.PixelMetric.PM_ScrollBarExtent)
+            document.setTextWidth(max(width - 2 * self.text.frameWidth() - scroll_bar, 1))
+            frame = 2 * self.text.frameWidth() + 2
+            margin = 2 * document.documentMargin()
+            wanted = math.ceil(document.size().height()) + frame
+            line = self._line_height(document)
+            one_line = min(wanted, math.ceil(line + margin / 2) + 2 * self.text.frameWidth())
+            two_lines = min(wanted, math.ceil(2 * line + margin) + frame)
+
+            field_height = self.typed.sizeHint().height() + spacing
+            in_use = self._typed_text is not None or self.typed.hasFocus() or bool(self.typed.text())
+            show_field = self.typed.isEnabled() and (in_use or room - field_height >= one_line)
+            if show_field:
+                room -= field_height
+            if show_field == self.typed.isHidden():
+                self.typed.setVisible(show_field)
+            readout_height = self.readout.heightForWidth(width) + spacing
+            show_readout = self._readout_needed or room - readout_height >= two_lines
+            if show_readout:
+                room -= readout_height
+            room = min(room, max(int(0.4 * self.widget.height()), two_lines))
+            if wanted > room:  # whole lines only (see _scroll_to): a half-drawn line looks broken
+                lines = max(math.floor((room - frame - margin) / line), 1)
+                wanted = math.ceil(lines * line + margin / 2) + 2 * self.text.frameWidth()
+            if wanted != self.text.height():
+                self.text.setFixedHeight(wanted)
+            if show_readout != self._readout_shown:
+                self._readout_shown = show_readout
+                self.readout.setVisible(show_readout)
+                self._set_readout(self.readout.text(), self._readout_needed)
+        finally:
+            self._fitting = False
+
+    def _line_height(self, document: QtGui.QTextDocument) -> float:
+        """The height of one line of the laid-out text (shaded tokens are taller than the font's
+        line spacing)."""
+        document.size()  # lays it out
+        count, block = 0, document.firstBlock()
+        while block.isValid():
+            count += block.layout().lineCount() if block.layout() is not None else 0
+            block = block.next()
+        height = document.size().height() - 2 * document.documentMargin()
+        return height / count if count and height > 0 else float(self.text.fontMetrics().lineSpacing())
+
+    def _set_readout(self, text: str, needed: bool = False) -> None:
+        """What the hover line says; a hidden line's words are the tooltip of the text and the
+        heatmap. ``needed``: a message about typed text, shown even when the panel is short."""
+        self.readout.setText(text)
+        if needed != self._readout_needed:
+            self._readout_needed = needed
+            self._fit_parts()
+        tip = HOVER_HINT if self._readout_shown or text == HOVER_HINT else f"{text}<br>{HOVER_HINT}"
+        self.text.setToolTip(tip)
+        self.view.setToolTip("" if self._readout_shown else tip)
+
+    def _colour_bar_ticks(self, low: float, high: float, size: float) -> list:
+        """The colour bar's labelled decades (``log_colour_bar_ticks``), thinned until two labels
+        are a line of text and a gap apart: a short bar once wrote "0.1" over "0.001"."""
+        values = list(log_colour_bar_ticks(low, high, size)[0][1])
+        span = abs(high - low)
+        if len(values) < 2 or span <= 0 or size <= 0:
+            return [(1.0, values)]
+        tick_font = self.colour_bar.axis.style.get("tickFont") or QtGui.QFont()
+        needed = QtGui.QFontMetricsF(tick_font).height() + LABEL_GAP_PX
+        gap = float(np.min(np.diff(sorted(values)))) / span * size
+        every = max(math.ceil(needed / max(gap, 1e-9)), 1)
+        if every * gap > size:  # room for one label only: the top one (the strongest influence)
+            return [(1.0, [max(values)])]
+        top_first = sorted(values, reverse=True)
+        return [(1.0, sorted(top_first[::every]))]
 
     def _draw_marker(self, chosen: int | None, steps: int) -> None:
         if chosen is None:
@@ -396,7 +530,7 @@ class ConnectivityPanel(Panel):
     def _draw_readout(self, chosen: int | None) -> None:
         found = self._shown
         if found is None or chosen is None:
-            self.readout.setText(HOVER_HINT)
+            self._set_readout(HOVER_HINT)
             return
         row = np.asarray(found.matrix, dtype=np.float64)[chosen]
         token = html.escape(readable(found.tokens[chosen], self._kind))
@@ -405,14 +539,14 @@ class ConnectivityPanel(Panel):
             where += f", predicting “{html.escape(readable(found.targets[chosen], self._kind))}”"
         where += ")"
         if not np.isfinite(row).any():
-            self.readout.setText(f"{where}: no prediction is scored here, only at the last position")
+            self._set_readout(f"{where}: no prediction is scored here, only at the last position")
             return
         strongest = int(np.nanargmax(row))
         name = html.escape(readable(found.tokens[strongest], self._kind))
         kept = self._pinned == chosen and self._hovered is None
         pinned = " · kept (click it again to release)" if kept else ""
-        self.readout.setText(f"{where}: the strongest influence is “{name}”, {chosen - strongest} back "
-                             f"({fmt(float(row[strongest]))}){pinned}")
+        self._set_readout(f"{where}: the strongest influence is “{name}”, {chosen - strongest} back "
+                          f"({fmt(float(row[strongest]))}){pinned}")
 
     # -------------------------------------------------------------------- mouse
     def token_at(self, point: QtCore.QPoint) -> int | None:
@@ -462,6 +596,20 @@ class ConnectivityPanel(Panel):
         self.text.setFont(font)
         self.text.document().setDefaultFont(font)
         self._draw_text()
+        self._fit_parts()
+
+
+class _Resizes(QtCore.QObject):
+    """A new panel size: the text, the hover line and the heatmap share its height again."""
+
+    def __init__(self, panel: ConnectivityPanel) -> None:
+        super().__init__()
+        self.panel = panel
+
+    def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
+        if event.type() in (QtCore.QEvent.Type.Resize, QtCore.QEvent.Type.Show):
+            self.panel._fit_parts()
+        return False
 
 
 class _TextMouse(QtCore.QObject):

@@ -31,6 +31,13 @@ from rnnviz.app.qt import QtCore, QtGui, QtWidgets, pg
 from rnnviz.app.run_data import RunData
 from rnnviz.training import EvalReport
 
+RECALL_X_LABEL = "distance (steps to remember)"
+RECALL_X_SHORT = "distance (steps)"  # in a plot too narrow for the whole title (large text)
+RECALL_Y_LABEL = "accuracy"
+# A plot too short for the y title written upwards: the x title says what both axes are.
+RECALL_BOTH_LABELS = ("accuracy by distance (steps)", "accuracy by distance")
+PLOT_SLACK_PX = 24  # besides the left axis and the x label: the canvas's margins and the axis's
+
 
 def compact_input(text: str) -> str:
     """"C A B … D ?" as "C ·39· ?": the symbol to remember, how many steps of filler follow
@@ -109,20 +116,24 @@ class TaskOutputPanel(Panel):
         for col in (0, 1, 2, 3):
             header.setSectionResizeMode(col, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
         self.recall_canvas = new_view()
-        self.recall_plot = new_plot("distance (steps to remember)", "accuracy")
+        self.recall_plot = new_plot(RECALL_X_LABEL, RECALL_Y_LABEL)
         self.recall_canvas.addItem(self.recall_plot)
         self.plots.append(self.recall_plot)
         self.recall_curve = self.recall_plot.plot(pen=pen(SKY, 2), symbol="o", symbolBrush=SKY,
                                                   symbolPen=None)
         self.chance_line = pg.InfiniteLine(angle=0, pen=pen(GREY, 1, dashed=True), movable=False,
-                                           label="chance", labelOpts={"position": 0.05, "color": GREY})
+                                           label="chance", labelOpts={"position": 0.05, "color": GREY,
+                                                                      "anchors": [(0, 0), (0, 1)]})
         self.recall_plot.addItem(self.chance_line, ignoreBounds=True)
         self.recall_view = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
         self.recall_view.addWidget(self.recall_table)
         self.recall_view.addWidget(self.recall_canvas)
+        self.recall_view.setChildrenCollapsible(False)
         self.recall_view.setStretchFactor(0, 3)
         self.recall_view.setStretchFactor(1, 2)
         self.pages.addWidget(self.recall_view)
+        self._resizes = _Resizes(self)  # the panel is no QObject: this filters the widget's events
+        self.recall_view.installEventFilter(self._resizes)
 
         self.sample = QtWidgets.QPlainTextEdit()
         self.sample.setReadOnly(True)
@@ -141,6 +152,7 @@ class TaskOutputPanel(Panel):
         mono = QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.SystemFont.FixedFont)
         mono.setPointSize(font_pt + 1)
         self.sample.setFont(mono)
+        self.arrange_recall()  # the titles' lengths changed
 
     def update(self, data: RunData) -> None:
         if not self.needs_redraw(data):
@@ -244,13 +256,63 @@ class TaskOutputPanel(Panel):
         self.chance_line.setPos(chance)
         self.recall_plot.setRange(xRange=(0, float(distances.max())), yRange=(0, 1.05), padding=0.02)
         self.pages.setCurrentWidget(self.recall_view)
-        # The table as wide as its columns, the plot the rest.
-        wanted = self.recall_table.horizontalHeader().length() + 2 * self.recall_table.frameWidth()
+        # The table as wide as its columns (and a scroll bar), the plot the rest.
+        scroll_bar = self.recall_table.style().pixelMetric(QtWidgets.QStyle.PixelMetric.PM_ScrollBarExtent)
+        table = self.recall_table
+        wanted = table.horizontalHeader().length() + 2 * table.frameWidth() + scroll_bar
         self.recall_table.setMinimumWidth(wanted)
+        self.arrange_recall()
         accuracy = evaluation.metrics.get("accuracy", float("nan"))
         self.set_summary(f"held-out accuracy <b>{accuracy:.0%}</b> at distance {int(preview['distance'])} "
                          f"(chance {chance:.0%}) at step {evaluation.step:,} · validation loss "
                          f"{fmt(evaluation.val_loss)} · first {len(inputs)} held-out sequences")
+
+    def _title_length(self, title: str) -> int:
+        font = QtGui.QFont(self.widget.font())
+        font.setPointSize(self._font_pt)
+        return QtGui.QFontMetrics(font).horizontalAdvance(title)
+
+    def recall_plot_least_width(self, title: str = RECALL_X_LABEL) -> int:
+        """The plot's width at which nothing of it is cut: its left axis and its x title."""
+        return int(self.recall_plot.getAxis("left").width()) + self._title_length(title) + PLOT_SLACK_PX
+
+    def recall_plot_least_height(self) -> int:
+        """The plot's height at which its y title ("accuracy", written upwards) is whole."""
+        return int(self.recall_plot.getAxis("bottom").height()) + self._title_length(RECALL_Y_LABEL) \
+            + 2 * PLOT_SLACK_PX
+
+    def arrange_recall(self) -> None:
+        """The table beside the plot where both fit side by side, else the plot under the table
+        (a narrow dock once cut the plot at the window's edge)."""
+        view = self.recall_view
+        width = view.width() if view.isVisible() else self.pages.width()
+        needed = self.recall_table.minimumWidth() + view.handleWidth() + self.recall_plot_least_width()
+        orientation = QtCore.Qt.Orientation.Horizontal if width >= needed else QtCore.Qt.Orientation.Vertical
+        if orientation != view.orientation():
+            view.setOrientation(orientation)
+            if orientation == QtCore.Qt.Orientation.Horizontal:
+                view.setSizes([3, 2])
+        vertical = orientation == QtCore.Qt.Orientation.Vertical
+        plot_height = height = view.height() if view.isVisible() else self.pages.height()
+        if vertical:  # the plot whole, the table the rest (it scrolls)
+            plot_height = max(self.recall_plot_least_height(), (height - view.handleWidth()) // 2)
+            sizes = [max(height - view.handleWidth() - plot_height, 0), plot_height]
+            if view.sizes() != sizes:
+                view.setSizes(sizes)
+            table_least = self.recall_table.minimumSizeHint().height()
+            plot_height = min(plot_height, height - view.handleWidth() - table_least)
+        # Titles that fit: the whole x title, else a shorter one; a plot too short for the y title
+        # written upwards names both axes under it.
+        plot_width = width if vertical else width - needed + self.recall_plot_least_width()
+        y_title = plot_height >= self.recall_plot_least_height()
+        bottom, left = self.recall_plot.getAxis("bottom"), self.recall_plot.getAxis("left")
+        if left.label.isVisible() != y_title:
+            left.showLabel(y_title)  # the axis narrows or widens at once: measured below
+        titles = (RECALL_X_LABEL, RECALL_X_SHORT) if y_title else RECALL_BOTH_LABELS
+        title = next((t for t in titles if plot_width >= self.recall_plot_least_width(t)), titles[-1])
+        if bottom.labelText != title:
+            bottom.setLabel(title, **bottom.labelStyle)
+            bottom.resizeEvent()  # pyqtgraph centres a title only when its axis is resized
 
     def _show_sample(self, evaluation: EvalReport) -> None:
         preview = evaluation.preview
@@ -258,6 +320,19 @@ class TaskOutputPanel(Panel):
         self.sample.setPlainText(prime + str(preview.get("sample", "")))
         self.pages.setCurrentWidget(self.sample)
         self.set_summary(sample_summary(evaluation))
+
+
+class _Resizes(QtCore.QObject):
+    """A new size of the recall view: the table and the plot side by side, or one above the other."""
+
+    def __init__(self, panel: TaskOutputPanel) -> None:
+        super().__init__()
+        self.panel = panel
+
+    def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
+        if event.type() in (QtCore.QEvent.Type.Resize, QtCore.QEvent.Type.Show):
+            self.panel.arrange_recall()
+        return False
 
 
 def sample_summary(evaluation: EvalReport) -> str:
