@@ -441,7 +441,9 @@ class ConnectivityPanel(Panel):
             margins = self.layout.contentsMargins()
             spacing = self.layout.spacing()
             width = self.widget.width() - margins.left() - margins.right()
-            header = self.layout.itemAt(0).layout()
+            first = self.layout.itemAt(0)
+            header = first.layout() if first is not None else None
+            assert header is not None  # the summary row, made in __init__
             header_height = header.heightForWidth(width) if header.hasHeightForWidth() \
                 else header.sizeHint().height()
             room = self.widget.height() - margins.top() - margins.bottom() - header_height - 2 * spacing
