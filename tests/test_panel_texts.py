@@ -415,3 +415,18 @@ def test_the_hidden_panels_boxes_go_one_under_another_rather_than_cut_their_entr
     qtbot.waitUntil(lambda: panel.options.box.direction() == QtWidgets.QBoxLayout.Direction.TopToBottom)
     qtbot.waitUntil(lambda: whole(panel.shown) and whole(panel.ordering))
     assert panel.widget.minimumSizeHint().width() < 300  # the row never widens its dock
+
+
+def test_compared_curves_are_given_to_pyqtgraph_only_when_they_change(qtbot) -> None:
+    from rnnviz.app.panels.base import ComparisonCurves, new_plot
+
+    curves = ComparisonCurves(new_plot("step", "loss"))
+    x, y = np.arange(5.0), np.linspace(1.0, 2.0, 5)
+    curves.draw([("#117733", x, y)])
+    shown = curves.items[0].getOriginalDataset()[1]
+    curves.draw([("#117733", x.copy(), y.copy())])  # the same points again: left alone
+    assert curves.items[0].getOriginalDataset()[1] is shown
+    curves.draw([("#117733", x, y + 1)])
+    np.testing.assert_array_equal(curve(curves.items[0])[1], y + 1)
+    curves.draw([])
+    assert len(curve(curves.items[0])[0]) == 0

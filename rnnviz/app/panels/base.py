@@ -501,21 +501,32 @@ class ComparisonCurves:
         self.width = width
         self.dotted = dotted  # a second quantity per run (σ₁ beside ρ): dots instead of dashes
         self.items: list[pg.PlotDataItem] = []
+        self._drawn: list[tuple[str, bytes, bytes]] = []  # what each item shows
 
     def draw(self, series: list[tuple[str, np.ndarray, np.ndarray]]) -> None:
-        """``series``: (colour, x, y) per compared run, already thinned to the plot's width."""
+        """``series``: (colour, x, y) per compared run, already thinned to the plot's width.
+        A curve whose points did not change is left alone: a finished run's curves are the
+        same every frame, and giving them to pyqtgraph again cost a Run-both window a frame
+        in four."""
         while len(self.items) < len(series):
             item = dense_curve(self.plot, connect="finite")
             item.setZValue(-1)  # under the current run's curves
             self.items.append(item)
-        for item, (colour, x, y) in zip(self.items, series, strict=False):
-            line = pen(colour, self.width, dashed=True)
-            if self.dotted:
-                line.setStyle(Qt.PenStyle.DotLine)
-            item.setPen(line)
+        drawn = [(colour, np.ascontiguousarray(x).tobytes(), np.ascontiguousarray(y).tobytes())
+                 for colour, x, y in series]
+        for i, (item, (colour, x, y)) in enumerate(zip(self.items, series, strict=False)):
+            before = self._drawn[i] if i < len(self._drawn) else None
+            if before == drawn[i]:
+                continue
+            if before is None or before[0] != colour:
+                line = pen(colour, self.width, dashed=True)
+                if self.dotted:
+                    line.setStyle(Qt.PenStyle.DotLine)
+                item.setPen(line)
             item.setData(x, y)
-        for item in self.items[len(series):]:
+        for item in self.items[len(series):len(self._drawn)]:
             item.setData([], [])
+        self._drawn = drawn
 
 
 def new_plot(x_label: str, y_label: str, integer_x: bool = False, integer_y: bool = False) -> pg.PlotItem:
