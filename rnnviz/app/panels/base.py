@@ -366,6 +366,21 @@ def log_colour_bar_ticks(low: float, high: float, size: float) -> list:
     return [(1.0, list(chosen))]
 
 
+class OnResize(QtCore.QObject):
+    """Calls ``fit`` when the widget it watches is resized or shown: the panels are no QObjects,
+    so this filters their widgets' events for them (parts that share a panel's height)."""
+
+    def __init__(self, widget: QtWidgets.QWidget, fit: Callable[[], None]) -> None:
+        super().__init__(widget)
+        self.fit = fit
+        widget.installEventFilter(self)
+
+    def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
+        if event.type() in (QtCore.QEvent.Type.Resize, QtCore.QEvent.Type.Show):
+            self.fit()
+        return False
+
+
 class OptionRow(QtWidgets.QWidget):
     """Labelled boxes side by side, or one under another when the panel is too narrow to show
     every entry whole: a box cut to "unit numbe" reads badly on a projector. The boxes may

@@ -17,7 +17,16 @@ from typing import cast
 
 import numpy as np
 
-from rnnviz.app.panels.base import GREY, Panel, fmt, log_colour_bar_ticks, log_tick_text, new_plot, new_view
+from rnnviz.app.panels.base import (
+    GREY,
+    OnResize,
+    Panel,
+    fmt,
+    log_colour_bar_ticks,
+    log_tick_text,
+    new_plot,
+    new_view,
+)
 from rnnviz.app.qt import Qt, QtCore, QtGui, QtWidgets, pg
 from rnnviz.app.run_data import RunData
 from rnnviz.app.steady_label import SteadyLabel
@@ -191,8 +200,7 @@ class ConnectivityPanel(Panel):
         self._typed_for: Connectivity | None = None  # the training one when a copy was last asked for
         self._typed_shown = False
         self._fitting = False
-        self._resizes = _Resizes(self)  # the panel is no QObject: this filters the widget's events
-        self.widget.installEventFilter(self._resizes)
+        self._resizes = OnResize(self.widget, self._fit_parts)  # the parts share its height again
         self._set_typing_enabled(False)
 
     # ---------------------------------------------------------------- run state
@@ -599,19 +607,6 @@ class ConnectivityPanel(Panel):
         self.text.document().setDefaultFont(font)
         self._draw_text()
         self._fit_parts()
-
-
-class _Resizes(QtCore.QObject):
-    """A new panel size: the text, the hover line and the heatmap share its height again."""
-
-    def __init__(self, panel: ConnectivityPanel) -> None:
-        super().__init__()
-        self.panel = panel
-
-    def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
-        if event.type() in (QtCore.QEvent.Type.Resize, QtCore.QEvent.Type.Show):
-            self.panel._fit_parts()
-        return False
 
 
 class _TextMouse(QtCore.QObject):

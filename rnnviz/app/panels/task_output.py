@@ -20,6 +20,7 @@ from rnnviz.app.panels.base import (
     ORANGE,
     SKY,
     VERMILION,
+    OnResize,
     Panel,
     fmt,
     legend_row,
@@ -132,8 +133,8 @@ class TaskOutputPanel(Panel):
         self.recall_view.setStretchFactor(0, 3)
         self.recall_view.setStretchFactor(1, 2)
         self.pages.addWidget(self.recall_view)
-        self._resizes = _Resizes(self)  # the panel is no QObject: this filters the widget's events
-        self.recall_view.installEventFilter(self._resizes)
+        # A new size: the table and the plot side by side, or one above the other.
+        self._resizes = OnResize(self.recall_view, self.arrange_recall)
 
         self.sample = QtWidgets.QPlainTextEdit()
         self.sample.setReadOnly(True)
@@ -320,19 +321,6 @@ class TaskOutputPanel(Panel):
         self.sample.setPlainText(prime + str(preview.get("sample", "")))
         self.pages.setCurrentWidget(self.sample)
         self.set_summary(sample_summary(evaluation))
-
-
-class _Resizes(QtCore.QObject):
-    """A new size of the recall view: the table and the plot side by side, or one above the other."""
-
-    def __init__(self, panel: TaskOutputPanel) -> None:
-        super().__init__()
-        self.panel = panel
-
-    def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
-        if event.type() in (QtCore.QEvent.Type.Resize, QtCore.QEvent.Type.Show):
-            self.panel.arrange_recall()
-        return False
 
 
 def sample_summary(evaluation: EvalReport) -> str:
