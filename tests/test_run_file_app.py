@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import SINE
+from test_app import curve_points as points
+from test_app import finish
 from test_run_file import assert_same_run
 
 from rnnviz.app.main_window import MainWindow
@@ -35,16 +37,6 @@ def train_run_file(folder: Path, *argv: str) -> Path:
 @pytest.fixture(scope="module")
 def sine_run(tmp_path_factory) -> Path:
     return train_run_file(tmp_path_factory.mktemp("sine-run"))
-
-
-def finish(qtbot, window: MainWindow, request: int | None) -> None:
-    assert request is not None
-    qtbot.waitUntil(lambda: all(p.id != request for p in window.session.pending), timeout=WAIT_MS)
-
-
-def points(item) -> int:
-    x, _ = item.getData()
-    return 0 if x is None else len(x)
 
 
 def every_panel_filled(window: MainWindow, hidden_units: int) -> bool:

@@ -77,6 +77,12 @@ def save_checkpoint(path: str | os.PathLike, arrays: dict[str, np.ndarray],
     return path
 
 
+# What NumPy and zipfile raise for a file that is not a whole .npz (corrupt, truncated, another
+# kind of file); the last two are zipfile's for unknown compression and encryption flags.
+UNREADABLE_NPZ = (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError, UnicodeDecodeError,
+                  NotImplementedError, RuntimeError)
+
+
 def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Read a checkpoint written by :func:`save_checkpoint`; raise CheckpointError otherwise."""
     path = Path(path)
@@ -95,8 +101,7 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dic
             arrays = {k: data[k] for k in data.files if k != _META_KEY}
     except CheckpointError:
         raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError,
-            UnicodeDecodeError, NotImplementedError, RuntimeError) as exc:  # last two: zipfile flags
+    except UNREADABLE_NPZ as exc:
         raise CheckpointError(f"{path} is not a readable rnnviz checkpoint "
                               "(corrupt, truncated, or another kind of file)") from exc
     if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import json
 import os
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,7 +39,7 @@ from rnnviz import __version__
 from rnnviz.app.run_data import RunData
 from rnnviz.core.checkpoint import FORMAT_NAME as CHECKPOINT_FORMAT
 from rnnviz.core.checkpoint import FORMAT_VERSION as CHECKPOINT_VERSION
-from rnnviz.core.checkpoint import CheckpointError, load_checkpoint, write_npz_atomically
+from rnnviz.core.checkpoint import UNREADABLE_NPZ, CheckpointError, load_checkpoint, write_npz_atomically
 from rnnviz.runs.codec import decode, encode
 from rnnviz.training import TrainConfig
 from rnnviz.training.report import EvalReport, StepReport
@@ -165,8 +164,7 @@ def load_run(path: str | os.PathLike) -> RunFile:
                     weight_arrays[name] = loaded[name]
     except RunFileError:
         raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError,
-            UnicodeDecodeError, NotImplementedError, RuntimeError) as exc:  # last two: zipfile flags
+    except UNREADABLE_NPZ as exc:
         raise RunFileError(f"{path} is not a readable rnnviz run (corrupt, truncated, or another kind "
                            "of file)") from exc
     if not isinstance(weight_meta, dict) or weight_meta.get("format") != CHECKPOINT_FORMAT \
