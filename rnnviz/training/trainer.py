@@ -142,9 +142,12 @@ class Trainer:
             length = batch.length(watched)
             # Before the update: the gates and Jacobian belong to the weights of this forward pass.
             trace = self._watched_trace(batch.x, h0, result.hidden, watched, length)
-            due = ((self.step_count + 1) % cfg.spectrum_every == 0 or self.step_count == 0
-                   or self._spectrum is None)
-            jacobian = mean_recurrent_jacobian(self.model, trace) if trace is not None and due else None
+            # This step is number step_count + 1: its spectrum is measured if it is one of every
+            # spectrum_every, the first, or none is known yet.
+            spectrum_due = ((self.step_count + 1) % cfg.spectrum_every == 0 or self.step_count == 0
+                            or self._spectrum is None)
+            jacobian = mean_recurrent_jacobian(self.model, trace) \
+                if trace is not None and spectrum_due else None
             if not diverged:
                 assert result.flat_grads is not None  # loss_and_grads always fills it
                 diverged = not self._update(result.flat_grads)
@@ -156,7 +159,7 @@ class Trainer:
             self.carried_state = result.h_last
         evaluation, lr_halved = None, False
         if not diverged:
-            if self.step_count % cfg.spectrum_every == 0 or self.step_count == 1 or self._spectrum is None:
+            if spectrum_due:
                 measured = (self._weight_spectrum() if self.model.cell == "rnn"
                             else spectrum(jacobian) if jacobian is not None and np.isfinite(jacobian).all()
                             else None)
