@@ -23,7 +23,7 @@ from rnnviz.app.panels.base import GREY, VERMILION, OptionRow, Panel, fmt, new_p
 from rnnviz.app.qt import QtCore, QtGui, QtWidgets, pg
 from rnnviz.app.run_data import RunData
 from rnnviz.app.steady_label import SteadyLabel
-from rnnviz.core.gated import GRU, LSTM
+from rnnviz.core.gated import CELLS, GRU, LSTM
 from rnnviz.training import StepReport
 
 ORDERINGS = ("unit number", "mean activation", "similar units together")
@@ -34,17 +34,14 @@ HOVER_HINT = "Point at a cell to read it."
 LABEL_OVERHANG_PX = 24  # how far the last input's label may reach past the plot (towards the colour bar)
 
 GATE_ORDER = {"lstm": LSTM.gates, "gru": GRU.gates}  # the gates' blocks of StepReport.gates
-# What the "Show" menu offers (key, entry), per cell; the vanilla cell has only h (no menu).
-SHOWN = {
-    "rnn": (("h", "h (hidden state)"),),
-    "lstm": (("h", "h (hidden state)"), ("c", "c (cell state)"), ("i", "i — input gate"),
-             ("f", "f — forget gate"), ("g", "g — candidate"), ("o", "o — output gate")),
-    "gru": (("h", "h (hidden state)"), ("r", "r — reset gate"), ("z", "z — update gate"),
-            ("n", "n — candidate")),
-}
 SIGMOID_GATES = frozenset("ifozr")  # in [0, 1]; the candidates g and n are tanh, in [-1, 1]
 NAMES = {"h": "hidden state", "c": "cell state", "i": "input gate", "f": "forget gate", "g": "candidate",
          "o": "output gate", "r": "reset gate", "z": "update gate", "n": "candidate"}
+# What the "Show" menu offers (key, entry), per cell: h, the LSTM's c, then each gate in the
+# cell's order; the vanilla cell has only h (no menu).
+SHOWN = {cell: (("h", "h (hidden state)"), *((("c", "c (cell state)"),) if cell == "lstm" else ()),
+                *((gate, f"{gate} — {NAMES[gate]}") for gate in GATE_ORDER.get(cell, ())))
+         for cell in CELLS}
 NEAR = 0.1  # a sigmoid gate above 1 - NEAR is "open", below NEAR "shut"
 SCALE_DECAY = 0.98  # per redraw, of the colour scale of unbounded values (ReLU h, the LSTM's c)
 
